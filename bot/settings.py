@@ -1,0 +1,29 @@
+"""Settings in one place, read from the environment with defaults that work on one machine.
+
+Matching thresholds live here (not in config.yml, which Rasa validates against its own
+schema); `bench/thresholds.py` re-measures them on the tuning split of the evaluation set.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FAQ_DIR = Path(os.environ.get("MUTUALS_FAQ_DIR", ROOT / "faq"))
+
+# Overrides for the line's own contact details (faq/service.yml holds the defaults).
+LINE_PHONE = os.environ.get("MUTUALS_LINE_PHONE")
+LINE_HOURS = os.environ.get("MUTUALS_LINE_HOURS")
+
+# Entry-match bands, on the 0-100 match score of bot.match.
+# Chosen from bench/thresholds.py on the tuning split (see its output in bench/results/):
+# ANSWER_SCORE: below it a confident single answer is wrong too often, so we offer choices.
+# ANSWER_MARGIN: when the runner-up is this close, the two entries are genuinely ambiguous.
+# CLARIFY_SCORE: below it the best candidates are mostly unrelated, so we say we don't know.
+ANSWER_SCORE = float(os.environ.get("MUTUALS_ANSWER_SCORE", 62))
+ANSWER_MARGIN = float(os.environ.get("MUTUALS_ANSWER_MARGIN", 4))
+CLARIFY_SCORE = float(os.environ.get("MUTUALS_CLARIFY_SCORE", 45))
+CLARIFY_OPTIONS = 3
+
+# Longest message we read in full; beyond it we match on the first part only.
+MAX_QUERY_CHARS = 1000

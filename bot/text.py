@@ -1,0 +1,79 @@
+"""Text normalisation shared by the matcher and the knowledge-base checks.
+
+Users type "can i keep my NHS pension??" and "nhs pensoin spin-out"; entries say
+"Can I stay in the NHS Pension Scheme if my team spins out?". Normalising both the same
+way (lowercase, punctuation out, one spelling per term from faq/lexicon.yml, stop words
+out, light suffix stripping) lets a fuzzy ratio compare meaning-bearing words only.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+STOPWORDS = frozenset(
+    """a an the and or but if then so of to in on at by for with from into about as is are
+    was were be been being am do does did doing have has had having i me my mine we us our
+    ours you your yours he she it its they them their this that these those there here what
+    which who whom whose when where why how can could would should will shall may might must
+    not no yes any all some just also very really please thanks thank hi hello hey ok okay
+    get got go going want wanted need needs like know tell let im ive id dont doesnt cant
+    wont would've u ur pls plz anyone someone something anything much many more most
+    still ever would still our team staff service we're i'm it's what's""".split()
+)
+_PUNCT = re.compile(r"[^\w£%]+")
+_SPACES = re.compile(r"\s+")
+
+
+def basic(text: str) -> str:
+    """Lowercase, apostrophes dropped, punctuation to spaces, white space collapsed."""
+    text = text.lower().replace("'", "").replace("\u2019", "")
+    text = _PUNCT.sub(" ", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+class Normaliser:
+    """Rewrites lexicon variants to one form, then drops stop words and stems lightly."""
+
+    def __init__(self, lexicon: tuple[tuple[str, ...], ...] = ()):
+        pairs: list[tuple[str, str]] = []
+        for row in lexicon:
+            canonical = basic(row[0])
+            for variant in row[1:]:
+                v = basic(variant)
+                if v and v != canonical:
+                    pairs.append((v, canonical))
+        # Longest variants first, so "nhs pension scheme" wins over "nhs pension".
+        pairs.sort(key=lambda p: -len(p[0]))
+        self._pairs = pairs
+        self._pattern = (
+            re.compile(r"\b(" + "|".join(re.escape(v) for v, _ in pairs) + r")\b") if pairs else None
+        )
+        self._map = dict(pairs)
+
+    def canonical(self, text: str) -> str:
+        """Basic form with every lexicon variant replaced by its row's first term."""
+        text = basic(text)
+        if self._pattern is None:
+            return text
+        return self._pattern.sub(lambda m: self._map[m.group(1)], text)
+
+    def tokens(self, text: str) -> list[str]:
+        """Meaning-bearing tokens: canonical terms, no stop words, light stemming."""
+        return [stem(t) for t in self.canonical(text).split() if t not in STOPWORDS]
+
+    def key(self, text: str) -> str:
+        """The string the fuzzy ratio compares."""
+        return " ".join(self.tokens(text))
+
+
+@lru_cache(maxsize=20000)
+def stem(token: str) -> str:
+    """Strip common English suffixes so "transfers", "transferred", "transferring" agree."""
+    if len(token) <= 4 or not token.isalpha():
+        return token
+    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if token.endswith(suffix) and len(token) - len(suffix) >= 3:
+            if suffix == "s" and token.endswith("ss"):
+                return token
+            return token[: -len(suffix)] + keep
+    return token

@@ -1,0 +1,122 @@
+"""One conversation turn, from NLU output and remembered slots to a reply and slot updates.
+
+Kept apart from rasa-sdk so the whole decision (guard, match, band, follow-up, choice) is
+tested with plain dictionaries, and so the operator console can reuse it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from . import guard, respond
+from .kb import TOPICS, KnowledgeBase
+from .match import Context, Matcher, get_matcher
+
+CONTEXT_SLOTS = ("sector", "pension_scheme", "nation", "legal_form")
+TOPIC_INTENT_PREFIX = "ask_"
+
+
+@dataclass
+class TurnResult:
+    reply: respond.Reply
+    slots: dict[str, Any] = field(default_factory=dict)
+
+
+def topic_probs(ranking: Iterable[Mapping[str, Any]] | None) -> dict[str, float]:
+    """Topic confidences from Rasa's intent ranking (``ask_pensions`` -> ``pensions``)."""
+    out: dict[str, float] = {}
+    for item in ranking or ():
+        name = str(item.get("name") or "")
+        if name.startswith(TOPIC_INTENT_PREFIX) and name[len(TOPIC_INTENT_PREFIX):] in TOPICS:
+            out[name[len(TOPIC_INTENT_PREFIX):]] = float(item.get("confidence") or 0.0)
+    return out
+
+
+def mentioned(entities: Iterable[Mapping[str, Any]] | None) -> dict[str, str]:
+    """Context values the user named in this message (first value per entity type)."""
+    out: dict[str, str] = {}
+    for ent in entities or ():
+        name, value = ent.get("entity"), ent.get("value")
+        if name in CONTEXT_SLOTS and isinstance(value, str) and name not in out:
+            out[name] = value
+    return out
+
+
+def _context(entities: Iterable[Mapping[str, Any]] | None, slots: Mapping[str, Any]) -> Context:
+    said = mentioned(entities)
+    remembered = {k: slots[k] for k in CONTEXT_SLOTS if isinstance(slots.get(k), str) and k not in said}
+    return Context(said, remembered)
+
+
+def _nation(ctx: Context) -> str | None:
+    return ctx.mentioned.get("nation") or ctx.remembered.get("nation")
+
+
+def _finish(kb: KnowledgeBase, result, ctx: Context, query: str, intent: str) -> TurnResult:
+    reply = respond.respond(kb, result, _nation(ctx))
+    reply.meta.update({"intent": intent, "query": query[:200]})
+    slots: dict[str, Any] = {"last_query": query[:500]}
+    if reply.entry_id:
+        entry = kb.entries[reply.entry_id]
+        slots.update({"last_entry": entry.id, "topic": entry.topic, "offered": None})
+    elif result.band == "clarify":
+        slots["offered"] = [c.id for c in result.options()]
+    return TurnResult(reply, slots)
+
+
+def question(
+    kb: KnowledgeBase,
+    text: str,
+    ranking: Iterable[Mapping[str, Any]] | None = None,
+    entities: Iterable[Mapping[str, Any]] | None = None,
+    slots: Mapping[str, Any] | None = None,
+    intent: str = "",
+    matcher: Matcher | None = None,
+) -> TurnResult:
+    """A new question: guard, then match across all topics with the NLU topic as a prior."""
+    slots = slots or {}
+    if guard.is_manipulation(text):
+        return TurnResult(respond.decline(kb, "manipulation"))
+    matcher = matcher or get_matcher(kb)
+    ctx = _context(entities, slots)
+    result = matcher.match(text, topic_probs(ranking), ctx)
+    return _finish(kb, result, ctx, text, intent)
+
+
+def follow_up(
+    kb: KnowledgeBase,
+    text: str,
+    entities: Iterable[Mapping[str, Any]] | None = None,
+    slots: Mapping[str, Any] | None = None,
+    ranking: Iterable[Mapping[str, Any]] | None = None,
+    matcher: Matcher | None = None,
+) -> TurnResult:
+    """"What about council staff?": the previous question again, in the newly named context."""
+    slots = slots or {}
+    previous = slots.get("last_query")
+    if not isinstance(previous, str) or not previous.strip():
+        return question(kb, text, ranking, entities, slots, "follow_up", matcher)
+    if guard.is_manipulation(text):
+        return TurnResult(respond.decline(kb, "manipulation"))
+    matcher = matcher or get_matcher(kb)
+    ctx = _context(entities, slots)
+    topic = slots.get("topic")
+    priors = {topic: 1.0} if isinstance(topic, str) else topic_probs(ranking)
+    # The new message's own words count too ("what about the exit debt for council staff?").
+    result = matcher.match(f"{previous} {text}", priors, ctx)
+    turn = _finish(kb, result, ctx, previous, "follow_up")
+    turn.reply.meta["follow_up_text"] = text[:200]
+    return turn
+
+
+def choose(kb: KnowledgeBase, entry_id: str | None, slots: Mapping[str, Any] | None = None) -> TurnResult:
+    """A "did you mean" button: answer the chosen entry if we offered it."""
+    slots = slots or {}
+    offered = slots.get("offered") or []
+    if not entry_id or entry_id not in kb.entries or entry_id not in offered:
+        return TurnResult(respond.dont_know(kb, None, reason="invalid_choice"))
+    entry = kb.entries[entry_id]
+    meta = {"band": "answer", "chosen": True, "kb_version": kb.version, "intent": "choose_entry"}
+    nation = slots.get("nation") if isinstance(slots.get("nation"), str) else None
+    reply = respond.answer_entry(kb, entry, meta, nation)
+    return TurnResult(reply, {"last_entry": entry.id, "topic": entry.topic, "offered": None})
