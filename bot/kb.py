@@ -412,7 +412,9 @@ def _cross_checks(c: _Collector, entries: list[Entry], orgs: dict[str, Organisat
         lowered = [p.lower() for p in e.alternates]
         if len(set(lowered)) != len(lowered):
             c.error(e.file, e.id, "alternates", "repeats an alternate")
-    questions = [(e, e.question.lower()) for e in entries if e.question]
+    from .text import basic
+
+    questions = [(e, basic(e.question)) for e in entries if e.question]
     for i, (a, qa) in enumerate(questions):
         for b, qb in questions[i + 1:]:
             ratio = fuzz.token_sort_ratio(qa, qb)

@@ -166,3 +166,17 @@ def respond(kb: KnowledgeBase, result: MatchResult, nation: str | None = None) -
     if result.band == CLARIFY:
         return clarify(kb, result)
     return dont_know(kb, result)
+
+
+def feedback_reply(kb: KnowledgeBase, helpful: bool, entry_id: str | None) -> Reply:
+    """Thank the user, or offer another way forward when the answer missed."""
+    meta = {"band": "feedback", "feedback": "helpful" if helpful else "not_helpful", "entry_id": entry_id,
+            "kb_version": kb.version}
+    if helpful:
+        return Reply([Message("Thanks for letting us know. What else would you like to ask?",
+                              custom={"kind": "feedback_ack", "meta": meta})], meta)
+    phone, hours = line_contact(kb)
+    text = ("Sorry that didn't help. You could ask again in other words, or talk to an adviser on "
+            f"{phone} ({hours}).")
+    buttons = [{"title": "Talk to a person", "payload": payload("human_handoff")}]
+    return Reply([Message(text, buttons, {"kind": "feedback_ack", "meta": meta})], meta)

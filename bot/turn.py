@@ -120,3 +120,33 @@ def choose(kb: KnowledgeBase, entry_id: str | None, slots: Mapping[str, Any] | N
     nation = slots.get("nation") if isinstance(slots.get("nation"), str) else None
     reply = respond.answer_entry(kb, entry, meta, nation)
     return TurnResult(reply, {"last_entry": entry.id, "topic": entry.topic, "offered": None})
+
+
+def feedback(kb: KnowledgeBase, intent: str, slots: Mapping[str, Any] | None = None) -> TurnResult:
+    """Yes/no after an answer is feedback on it; "none of these" after choices is a fallback."""
+    slots = slots or {}
+    if intent == "deny" and slots.get("offered"):
+        turn = TurnResult(respond.dont_know(kb, None, reason="none_of_these"), {"offered": None})
+        return turn
+    helpful = intent in ("feedback_helpful", "affirm")
+    entry_id = slots.get("last_entry") if isinstance(slots.get("last_entry"), str) else None
+    reply = respond.feedback_reply(kb, helpful, entry_id)
+    return TurnResult(reply)
+
+
+def strict_question(
+    kb: KnowledgeBase,
+    text: str,
+    ranking: Iterable[Mapping[str, Any]] | None = None,
+    entities: Iterable[Mapping[str, Any]] | None = None,
+    slots: Mapping[str, Any] | None = None,
+    matcher: Matcher | None = None,
+) -> TurnResult:
+    """When the NLU is unsure what the message is, answer only a confident entry match."""
+    turn = question(kb, text, ranking, entities, slots, "nlu_fallback", matcher)
+    if turn.reply.meta.get("band") == "clarify":
+        result = (matcher or get_matcher(kb)).match(text, topic_probs(ranking), _context(entities, slots or {}))
+        reply = respond.dont_know(kb, result, reason="nlu_fallback")
+        reply.meta.update({"intent": "nlu_fallback", "query": text[:200]})
+        return TurnResult(reply, {"last_query": text[:500]})
+    return turn

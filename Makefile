@@ -1,0 +1,27 @@
+# The two commands a fresh machine needs: `make run` and `make test`.
+.PHONY: run test setup train check lock bench clean
+
+setup:
+	@scripts/setup.sh
+
+train: setup
+	@scripts/train.sh
+
+check: setup
+	@.venv/bin/python -m bot check
+
+run: check train
+	@scripts/run.sh
+
+test: check
+	@scripts/test.sh
+
+bench: setup
+	@.venv/bin/python bench/latency.py
+
+lock: setup
+	@.venv/bin/pip freeze | sed '1i # Exact versions for a reproducible install (pip install -r requirements.txt -c constraints.txt).\n# Regenerate with: make lock' > constraints.txt
+	@.venv/bin/pip freeze --all | grep -iE '^(setuptools|wheel)==' >> constraints.txt
+
+clean:
+	rm -rf models var .pytest_cache

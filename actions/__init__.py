@@ -1,0 +1,1 @@
+"""Custom actions: thin glue between rasa-sdk and the logic in ``bot``."""

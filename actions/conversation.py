@@ -1,0 +1,42 @@
+"""Actions for the conversational moves: decline, handoff, feedback."""
+from __future__ import annotations
+
+from typing import Text
+
+from rasa_sdk import Tracker
+
+from bot import kb, respond, turn
+from bot.turn import TurnResult
+
+from .base import TurnAction
+
+
+class ActionDecline(TurnAction):
+    """Out of scope or a manipulation attempt: one fixed, polite decline."""
+
+    def name(self) -> Text:
+        return "action_decline"
+
+    def turn(self, tracker: Tracker) -> TurnResult:
+        return TurnResult(respond.decline(kb.get(), "out_of_scope"))
+
+
+class ActionHandoff(TurnAction):
+    """How to reach a person."""
+
+    def name(self) -> Text:
+        return "action_handoff"
+
+    def turn(self, tracker: Tracker) -> TurnResult:
+        return TurnResult(respond.handoff(kb.get()))
+
+
+class ActionFeedback(TurnAction):
+    """Helpful / not helpful after an answer, and "none of these" after choices."""
+
+    def name(self) -> Text:
+        return "action_feedback"
+
+    def turn(self, tracker: Tracker) -> TurnResult:
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        return turn.feedback(kb.get(), intent, tracker.current_slot_values())

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Start the action server, Rasa and the web chat on 127.0.0.1, wait until they answer, and
+# print the chat URL. Ctrl-C stops all three. Logs: var/actions.log, var/rasa.log, var/web.log.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=3 PYTHONWARNINGS=ignore PYTHONPATH="$PWD"
+export ACTION_PORT=${ACTION_PORT:-5055} RASA_PORT=${RASA_PORT:-5005} WEB_PORT=${WEB_PORT:-8000}
+export TRACKER_DB=${TRACKER_DB:-$PWD/var/tracker.db}
+export RASA_URL="http://127.0.0.1:$RASA_PORT"
+MODEL=${MODEL:-models/current.tar.gz}
+mkdir -p var
+pids=()
+stop() { trap - INT TERM EXIT; echo; echo "run: stopping"; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap stop INT TERM EXIT
+
+# rasa-sdk binds to SANIC_HOST (0.0.0.0 by default): keep it on loopback.
+SANIC_HOST=127.0.0.1 .venv/bin/python -m rasa_sdk --actions actions --port "$ACTION_PORT" > var/actions.log 2>&1 &
+pids+=($!)
+# -i binds Rasa to loopback only; without --enable-api its HTTP API stays off.
+.venv/bin/rasa run --model "$MODEL" --endpoints endpoints.yml --credentials credentials.yml \
+  -i 127.0.0.1 --port "$RASA_PORT" > var/rasa.log 2>&1 &
+pids+=($!)
+.venv/bin/python -m bot.web.server --port "$WEB_PORT" --rasa "$RASA_URL" > var/web.log 2>&1 &
+pids+=($!)
+
+echo "run: starting (the model takes about 30 seconds to load)"
+for _ in $(seq 1 180); do
+  if curl -fs "http://127.0.0.1:$RASA_PORT/" >/dev/null && curl -fs "http://127.0.0.1:$WEB_PORT/" >/dev/null; then
+    echo "run: ready. Open the chat at http://127.0.0.1:$WEB_PORT/  (Ctrl-C to stop)"
+    wait -n "${pids[@]}" || true
+    echo "run: a process stopped; see var/*.log"; exit 1
+  fi
+  for p in "${pids[@]}"; do
+    kill -0 "$p" 2>/dev/null || { echo "run: a process failed to start; last lines of the logs:"; tail -5 var/actions.log var/rasa.log var/web.log; exit 1; }
+  done
+  sleep 1
+done
+echo "run: timed out waiting for the servers; see var/*.log"; exit 1
