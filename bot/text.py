@@ -55,7 +55,10 @@ class Normaliser:
         text = basic(text)
         if self._pattern is None:
             return text
-        return self._pattern.sub(lambda m: self._map[m.group(1)], text)
+        # Twice, so a corrected typo can complete a longer term ("nhs pensoin" -> "nhs pension" -> "nhsps").
+        for _ in range(2):
+            text = self._pattern.sub(lambda m: self._map[m.group(1)], text)
+        return text
 
     def tokens(self, text: str) -> list[str]:
         """Meaning-bearing tokens: canonical terms, no stop words, light stemming."""

@@ -1,0 +1,41 @@
+"""Answer quality, end to end: every evaluation question goes through the trained NLU model,
+the dialogue policy and the real action server; the figures are printed and gated."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot import kb
+from bot.evaluation import OUT_OF_SCOPE, SMALL_TALK, Report, load_questions, outcome_of
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTIONS = Path(__file__).parent / "eval" / "questions.yml"
+TOP1_FLOOR = 0.90
+OOS_FLOOR = 0.90
+
+
+def test_evaluation_set_is_well_formed():
+    base = kb.load(ROOT / "faq")
+    questions = load_questions(QUESTIONS)
+    assert len(questions) >= 150
+    unknown = [q.expect for q in questions if q.expect not in base.entries and q.expect != OUT_OF_SCOPE
+               and q.expect not in SMALL_TALK]
+    assert not unknown, f"labels that are no entry id: {sorted(set(unknown))}"
+    assert len({q.text.lower() for q in questions}) == len(questions), "duplicate question texts"
+
+
+def test_answer_quality(assistant, capsys):
+    base = kb.load(ROOT / "faq")
+    report = Report(topic_of={e.id: e.topic for e in base.entries.values()})
+    for i, q in enumerate(load_questions(QUESTIONS)):
+        sender = f"eval-{i}"
+        messages = assistant.say(q.text, sender)
+        report.rows.append((q, outcome_of(messages, assistant.last_intent(sender))))
+    with capsys.disabled():
+        print("\n" + report.format())
+        failures = report.failures()
+        print(f"Misses ({len(failures)}):")
+        for line in failures[:60]:
+            print("  " + line)
+    figures = report.figures()
+    assert figures["top1"] >= TOP1_FLOOR, f"in-scope top-1 {figures['top1']:.1%} < {TOP1_FLOOR:.0%}"
+    assert figures["oos_declined"] >= OOS_FLOOR, f"out-of-scope declined {figures['oos_declined']:.1%} < {OOS_FLOOR:.0%}"

@@ -1,0 +1,87 @@
+"""The matcher: ranks the right entry, bands by confidence, uses topic and context."""
+from __future__ import annotations
+
+import pytest
+
+from bot import settings
+from bot.match import ANSWER, CLARIFY, UNKNOWN, Context, Matcher, band_for
+from bot.text import Normaliser, stem
+from tests.support.kbfactory import LEXICON, PENSION_ENTRIES, build
+
+
+@pytest.fixture(scope="module")
+def matcher(tmp_path_factory):
+    return Matcher(build(tmp_path_factory.mktemp("kb"), PENSION_ENTRIES, LEXICON))
+
+
+def test_exact_question_is_answered(matcher):
+    result = matcher.match("What is a community interest company?")
+    assert result.top.id == "governance-sample"
+    assert result.band == ANSWER
+
+
+@pytest.mark.parametrize("text,want", [
+    ("wat is a cic", "governance-sample"),
+    ("how many days notice for ELI", "tupe-sample"),
+    ("can i keep my nhs pensoin after we spin out", "pensions-sample"),
+    ("keep council pension after spinning out", "pensions-lgps-keep"),
+    ("section 33 reserved contract", "procurement-sample"),
+])
+def test_typos_acronyms_and_synonyms(matcher, text, want):
+    assert matcher.match(text).top.id == want
+
+
+def test_nonsense_is_unknown(matcher):
+    assert matcher.match("what time does the football start tonight").band == UNKNOWN
+    assert matcher.match("").band == UNKNOWN
+
+
+def test_long_message_with_buried_question(matcher):
+    text = ("Hi, I work in a community physio team in an NHS trust and there are about forty of us. "
+            "Management have floated the idea of a social enterprise and people are nervous. "
+            "My main question is whether I can keep my NHS pension after the spin-out, as I'm 52. Thanks")
+    assert matcher.match(text).top.id == "pensions-sample"
+
+
+def test_context_named_now_picks_the_sector_entry(matcher):
+    text = "can i keep my pension after a spin out"
+    nhs = matcher.match(text, context=Context(mentioned={"sector": "nhs"}))
+    council = matcher.match(text, context=Context(mentioned={"sector": "local_government"}))
+    civil = matcher.match(text, context=Context(mentioned={"pension_scheme": "pcsps"}))
+    assert (nhs.top.id, council.top.id, civil.top.id) == (
+        "pensions-sample", "pensions-lgps-keep", "pensions-civil-service-keep")
+
+
+def test_remembered_context_never_penalises(matcher):
+    # Said earlier: NHS. Asking now about LGPS exit debt must still find it.
+    result = matcher.match("lgps cessation debt", context=Context(remembered={"sector": "nhs"}))
+    assert result.top.id == "pensions-exit-debt"
+
+
+def test_topic_prior_breaks_ties(matcher):
+    plain = matcher.match("spin out")
+    with_prior = matcher.match("spin out", topic_probs={"process": 1.0})
+    assert with_prior.top.id == "process-sample"
+    assert with_prior.top.score >= plain.top.score
+
+
+def test_bands_follow_the_thresholds(matcher):
+    top = matcher.match("What is a community interest company?").candidates
+    assert band_for(top) == ANSWER
+    close = matcher.match("pension spin out").candidates
+    assert band_for(close) in (CLARIFY, ANSWER)
+    assert settings.CLARIFY_SCORE < settings.ANSWER_SCORE
+
+
+def test_candidates_are_ranked_and_limited(matcher):
+    result = matcher.match("pension", limit=4)
+    scores = [c.score for c in result.candidates]
+    assert scores == sorted(scores, reverse=True) and len(scores) == 4
+    assert result.runner_up is result.candidates[1]
+
+
+def test_normaliser_uses_lexicon_longest_first():
+    norm = Normaliser((("lgps", "local government pension scheme", "local government pension"),))
+    assert norm.canonical("The Local Government Pension Scheme!") == "the lgps"
+    assert norm.tokens("Can I transfer my pensions?") == ["transfer", "pension"]
+    assert stem("transferring") == "transferr" and stem("class") == "class"
