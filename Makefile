@@ -16,8 +16,9 @@ run: check train
 test: check
 	@scripts/test.sh
 
-bench: setup
-	@.venv/bin/python bench/latency.py
+bench: check train
+	@.venv/bin/python bench/matcher.py
+	@PYTHONPATH=. .venv/bin/python bench/latency.py --start -n 500 -c 1 -c 10
 
 lock: setup
 	@.venv/bin/pip freeze | sed '1i # Exact versions for a reproducible install (pip install -r requirements.txt -c constraints.txt).\n# Regenerate with: make lock' > constraints.txt
