@@ -139,7 +139,7 @@ def handoff(kb: KnowledgeBase) -> Reply:
     phone, hours = line_contact(kb)
     text = (
         f"You can talk to an adviser on the {kb.service.name}: call {phone} ({hours}). "
-        "If you'd rather we called you, use the callback request on this page and an adviser will ring you "
+        "If you'd rather we called you, choose \"Request a callback\" on this page and an adviser will ring you "
         "at a time that suits you."
     )
     custom = {"kind": "handoff", "phone": phone, "hours": hours, "callback": True}

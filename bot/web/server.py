@@ -15,8 +15,10 @@ from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout, web
 
+from .. import callbacks
 from .. import kb as kb_module
 from .. import respond
+from ..settings import ROOT
 from . import guard
 
 STATIC = Path(__file__).parent / "static"
@@ -43,6 +45,10 @@ class Relay:
         return data
 
 
+RELAY = web.AppKey("relay", Relay)
+CALLBACKS = web.AppKey("callbacks", callbacks.CallbackStore)
+
+
 def unavailable_reply() -> list[dict[str, Any]]:
     base = kb_module.get()
     phone, hours = respond.line_contact(base)
@@ -59,7 +65,7 @@ def sender_of(request: web.Request) -> tuple[str, bool]:
 
 
 async def chat(request: web.Request) -> web.Response:
-    relay: Relay = request.app["relay"]
+    relay: Relay = request.app[RELAY]
     sid, fresh = sender_of(request)
     try:
         body = await request.json()
@@ -86,6 +92,23 @@ async def chat(request: web.Request) -> web.Response:
     return resp
 
 
+async def callback(request: web.Request) -> web.Response:
+    """Store a callback request; 422 with every field's error when the form is incomplete."""
+    try:
+        form = await request.json()
+    except Exception:  # noqa: BLE001
+        form = {}
+    req, errors = callbacks.validate(form if isinstance(form, dict) else {})
+    if errors:
+        return web.json_response({"errors": errors}, status=422)
+    sid, _ = sender_of(request)
+    ref = request.app[CALLBACKS].add(req, sid)
+    phone, hours = respond.line_contact(kb_module.get())
+    return web.json_response({"id": ref, "message": (
+        f"Thank you. Your callback request (reference {ref}) has been sent. An adviser will call "
+        f"{callbacks.TIMES[req.preferred_time].lower()} on a working day. If it is urgent, call {phone} ({hours}).")})
+
+
 async def restart(request: web.Request) -> web.Response:
     """Start a new conversation: a fresh id, so the old one is left as it was."""
     resp = web.json_response({"ok": True})
@@ -98,21 +121,23 @@ async def index(request: web.Request) -> web.FileResponse:
 
 
 async def _start(app: web.Application) -> None:
-    app["relay"].session = ClientSession()
+    app[RELAY].session = ClientSession()
 
 
 async def _stop(app: web.Application) -> None:
-    if app["relay"].session:
-        await app["relay"].session.close()
+    if app[RELAY].session:
+        await app[RELAY].session.close()
 
 
-def make_app(rasa_url: str, timeout: float = 10.0) -> web.Application:
+def make_app(rasa_url: str, timeout: float = 10.0, callback_db: Path | None = None) -> web.Application:
     kb_module.get()  # fail at start, not on the first message, if faq/ is broken
     app = web.Application(client_max_size=16 * 1024)
-    app["relay"] = Relay(rasa_url, timeout)
+    app[RELAY] = Relay(rasa_url, timeout)
+    app[CALLBACKS] = callbacks.CallbackStore(callback_db or Path(os.environ.get("CALLBACK_DB", ROOT / "var" / "callbacks.db")))
     app.router.add_get("/", index)
     app.router.add_post("/api/chat", chat)
     app.router.add_post("/api/restart", restart)
+    app.router.add_post("/api/callback", callback)
     app.router.add_static("/static/", STATIC)
     app.on_startup.append(_start)
     app.on_cleanup.append(_stop)

@@ -79,6 +79,44 @@
     send({ message: text }, text);
   });
 
+  var cbSection = document.getElementById("callback");
+  var cbToggle = document.getElementById("show-callback");
+  cbToggle.addEventListener("click", function () {
+    cbSection.hidden = !cbSection.hidden;
+    cbToggle.setAttribute("aria-expanded", String(!cbSection.hidden));
+    if (!cbSection.hidden) document.getElementById("cb-name").focus();
+  });
+
+  document.getElementById("callback-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var f = e.target;
+    var checked = f.querySelector("input[name=preferred_time]:checked");
+    var els = f.elements;
+    var body = { name: els["name"].value, contact: els["contact"].value, about: els["about"].value,
+                 preferred_time: checked ? checked.value : "", consent: els["consent"].checked };
+    fetch("/api/callback", { method: "POST", headers: { "Content-Type": "application/json" },
+                             body: JSON.stringify(body), credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        var summary = document.getElementById("callback-errors");
+        var list = document.getElementById("callback-error-list");
+        list.textContent = "";
+        ["name", "contact", "preferred_time", "about", "consent"].forEach(function (k) {
+          var msg = document.getElementById("cb-" + k + "-error");
+          var text = data.errors && data.errors[k];
+          msg.hidden = !text;
+          msg.textContent = text ? "Error: " + text : "";
+          if (text) {
+            var li = el("li"); var a = el("a", null, text); a.href = "#cb-" + k; li.appendChild(a); list.appendChild(li);
+          }
+        });
+        summary.hidden = !data.errors;
+        if (data.errors) { summary.focus(); return; }
+        f.hidden = true;
+        document.getElementById("callback-done").textContent = data.message;
+      });
+  });
+
   document.getElementById("restart").addEventListener("click", function () {
     fetch("/api/restart", { method: "POST", credentials: "same-origin" }).then(function () {
       log.textContent = "";
