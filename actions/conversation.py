@@ -3,7 +3,11 @@ from __future__ import annotations
 
 from typing import Text
 
-from rasa_sdk import Tracker
+from typing import Any, Dict, List
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import Restarted
+from rasa_sdk.executor import CollectingDispatcher
 
 from bot import kb, respond, turn
 from bot.turn import TurnResult
@@ -40,3 +44,14 @@ class ActionFeedback(TurnAction):
     def turn(self, tracker: Tracker) -> TurnResult:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         return turn.feedback(kb.get(), intent, tracker.current_slot_values())
+
+
+class ActionStartAgain(Action):
+    """Forget the conversation so far (slots and context) and say so."""
+
+    def name(self) -> Text:
+        return "action_start_again"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        dispatcher.utter_message(text=respond.START_AGAIN, json_message={"kind": "restarted"})
+        return [Restarted()]

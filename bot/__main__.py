@@ -27,12 +27,26 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Print the knowledge-base health report; exit 1 if any alternate routes to another entry."""
+    from . import report
+
+    base = kb.load(Path(args.faq))
+    r = report.build(base)
+    print(report.format_report(r))
+    return 1 if (args.strict and (r.misroutes or r.overdue or r.without_sources)) else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="validate the knowledge base")
     check.add_argument("--faq", default=str(settings.FAQ_DIR), help="knowledge-base folder")
     check.set_defaults(func=cmd_check)
+    rep = sub.add_parser("report", help="knowledge-base health report")
+    rep.add_argument("--faq", default=str(settings.FAQ_DIR), help="knowledge-base folder")
+    rep.add_argument("--strict", action="store_true", help="exit 1 on misrouted alternates or overdue entries")
+    rep.set_defaults(func=cmd_report)
     args = parser.parse_args(argv)
     return args.func(args)
 

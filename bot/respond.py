@@ -16,6 +16,7 @@ from .match import ANSWER, CLARIFY, UNKNOWN, MatchResult
 
 NATION_NAMES = {"england": "England", "wales": "Wales", "scotland": "Scotland", "northern_ireland": "Northern Ireland"}
 FEEDBACK_PROMPT = "Did that answer your question?"
+START_AGAIN = "OK, let's start again. What would you like to know?"
 
 
 @dataclass
