@@ -111,16 +111,29 @@ class Matcher:
         # A word no entry uses is as telling as the rarest word: it counts against coverage.
         self._unknown_idf = math.log((n + 1) / 0.5)
 
-    def _coverage(self, tokens: list[str]) -> list[float]:
+    def _coverage(self, tokens: list[str], docs: list[set[str]] | None = None) -> list[float]:
         """Per entry: share (0-100) of the query's idf weight that the entry's words cover."""
         if not tokens:
             return [0.0] * len(self.entries)
         uniq = set(tokens)
         weights = {t: self._idf.get(t, self._unknown_idf) for t in uniq}
         total = sum(weights.values())
-        return [100.0 * sum(w for t, w in weights.items() if t in doc) / total for doc in self._doc_tokens]
+        return [100.0 * sum(w for t, w in weights.items() if t in doc) / total for doc in (docs or self._doc_tokens)]
 
-    def _fuzzy(self, key: str) -> tuple[list[float], list[str]]:
+    def _without(self, entry_id: str, phrasing: str) -> tuple[list[int], list[set[str]]]:
+        """Key indexes and entry documents with one phrasing left out (leave-one-out checks)."""
+        i = next(n for n, e in enumerate(self.entries) if e.id == entry_id)
+        key = self.norm.key(phrasing)
+        skip = [j for j, (k, o) in enumerate(zip(self._keys, self._owner)) if o == i and k == key][:1]
+        docs = list(self._doc_tokens)
+        rest: set[str] = set()
+        for p in self.entries[i].phrasings:
+            if p != phrasing:
+                rest.update(self.norm.tokens(p))
+        docs[i] = rest
+        return skip, docs
+
+    def _fuzzy(self, key: str, skip: list[int] | None = None) -> tuple[list[float], list[str]]:
         """Per entry: best fuzzy ratio over its phrasings, and which phrasing gave it."""
         best = [0.0] * len(self.entries)
         which = [""] * len(self.entries)
@@ -131,6 +144,8 @@ class Matcher:
         set_scores = process.cdist([key], self._keys, scorer=fuzz.token_set_ratio)[0]
         sort_scores = process.cdist([key], self._keys, scorer=fuzz.token_sort_ratio)[0]
         for j, owner in enumerate(self._owner):
+            if skip and j in skip:
+                continue
             s = 0.5 * (float(set_scores[j]) + float(sort_scores[j]))
             if s > best[owner]:
                 best[owner] = s
@@ -163,13 +178,19 @@ class Matcher:
         topic_probs: Mapping[str, float] | None = None,
         context: Context | None = None,
         limit: int = 5,
+        leave_out: tuple[str, str] | None = None,
     ) -> MatchResult:
-        """Rank entries for ``text``; ``topic_probs`` maps topic to NLU confidence."""
+        """Rank entries for ``text``; ``topic_probs`` maps topic to NLU confidence.
+
+        ``leave_out`` (entry id, phrasing) matches as if that phrasing were not in the
+        knowledge base, to test whether an entry's other phrasings still find it.
+        """
         text = text[: settings.MAX_QUERY_CHARS]
         tokens = self.norm.tokens(text)
         key = " ".join(tokens)
-        fuzzy, which = self._fuzzy(key)
-        coverage = self._coverage(tokens)
+        skip, docs = self._without(*leave_out) if leave_out else (None, None)
+        fuzzy, which = self._fuzzy(key, skip)
+        coverage = self._coverage(tokens, docs)
         w = self.weights
         topic_probs = topic_probs or {}
         scored = []

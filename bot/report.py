@@ -51,10 +51,10 @@ def build(kb: KnowledgeBase, today: dt.date | None = None, matcher: Matcher | No
     misroutes = []
     for e in entries:
         for alt in e.alternates:
-            result = matcher.match(alt, limit=len(entries))
+            result = matcher.match(alt, limit=len(entries), leave_out=(e.id, alt))
             own = next((c for c in result.candidates if c.id == e.id), None)
             top = result.top
-            if top and top.id != e.id and (own is None or top.score > own.score):
+            if top and top.id != e.id:
                 misroutes.append(Misroute(e.id, alt, top.id, own.score if own else 0.0, top.score))
     return HealthReport(
         per_topic={t: len(kb.by_topic(t)) for t in TOPICS},
@@ -77,7 +77,7 @@ def format_report(r: HealthReport) -> str:
     lines += [f"  {eid}" for eid in r.without_sources]
     lines.append(f"Similar questions across entries (>= {SIMILAR_QUESTION_RATIO}% alike): {len(r.similar_questions)}")
     lines += [f"  {a} ~ {b} ({ratio:.0f}%)" for a, b, ratio in r.similar_questions]
-    lines.append(f"Alternates that match another entry better than their own: {len(r.misroutes)}")
+    lines.append(f"Alternates that, left out, match another entry better than their own: {len(r.misroutes)}")
     lines += [f"  {m.entry_id}: {m.alternate!r} -> {m.winner} ({m.winner_score:.0f} vs {m.own_score:.0f})"
               for m in r.misroutes]
     return "\n".join(lines)
