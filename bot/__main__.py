@@ -37,6 +37,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 1 if (args.strict and (r.misroutes or r.overdue or r.without_sources)) else 0
 
 
+def cmd_nlu_export(args: argparse.Namespace) -> int:
+    """Write knowledge-base phrasings as NLU examples (run by scripts/train.sh)."""
+    from . import nlu_export
+
+    n = nlu_export.export(kb.load(Path(args.faq)), Path(args.nlu), Path(args.out))
+    print(f"nlu-export: {n} examples from the knowledge base written to {args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -47,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--faq", default=str(settings.FAQ_DIR), help="knowledge-base folder")
     rep.add_argument("--strict", action="store_true", help="exit 1 on misrouted alternates or overdue entries")
     rep.set_defaults(func=cmd_report)
+    exp = sub.add_parser("nlu-export", help="write knowledge-base phrasings as NLU training examples")
+    exp.add_argument("--faq", default=str(settings.FAQ_DIR))
+    exp.add_argument("--nlu", default=str(settings.ROOT / "data" / "nlu.yml"))
+    exp.add_argument("--out", default=str(settings.ROOT / "var" / "nlu" / "kb_nlu.yml"))
+    exp.set_defaults(func=cmd_nlu_export)
     args = parser.parse_args(argv)
     return args.func(args)
 

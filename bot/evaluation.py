@@ -14,7 +14,7 @@ from typing import Any, Iterable
 import yaml
 
 OUT_OF_SCOPE = "out_of_scope"
-SMALL_TALK = ("greet", "goodbye", "thanks", "bot_challenge", "human_handoff", "restart")
+SMALL_TALK = ("greet", "goodbye", "thanks", "bot_challenge", "human_handoff", "start_again")
 NOT_ANSWERED = ("declined", "fallback")
 
 

@@ -31,7 +31,9 @@ CONTEXT_KEYS = {"sector": "sectors", "pension_scheme": "schemes", "nation": "nat
 class Weights:
     """How the parts of the score combine; bench/thresholds.py measures alternatives."""
 
-    fuzzy: float = 0.55  # share of the fuzzy ratio; the rest is word coverage
+    fuzzy: float = 0.55  # share of the fuzzy ratio
+    coverage: float = 0.45  # share of the idf-weighted word coverage
+    char: float = 0.0  # share of the character n-gram TF-IDF cosine
     topic_prior: float = 12.0  # points for an entry in a topic the NLU is sure of
     context_match: float = 10.0  # entry applies to what the user just said
     context_mismatch: float = 14.0  # entry is limited to something else the user just named
@@ -108,6 +110,13 @@ class Matcher:
             df.update(toks)
         n = len(self.entries)
         self._idf = {t: math.log((n + 1) / (c + 0.5)) for t, c in df.items()}
+        self._char = None
+        if self.weights.char > 0:
+            from sklearn.feature_extraction.text import TfidfVectorizer
+
+            # Character n-grams inside words: typos and word forms still share most n-grams.
+            self._char = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
+            self._char_matrix = self._char.fit_transform(self._keys)
         # A word no entry uses is as telling as the rarest word: it counts against coverage.
         self._unknown_idf = math.log((n + 1) / 0.5)
 
@@ -152,6 +161,19 @@ class Matcher:
                 which[owner] = self._keys[j]
         return best, which
 
+    def _char_scores(self, key: str, skip: list[int] | None = None) -> list[float]:
+        """Per entry: best cosine (0-100) of character n-grams against its phrasings."""
+        best = [0.0] * len(self.entries)
+        if self._char is None or not key:
+            return best
+        sims = (self._char_matrix @ self._char.transform([key]).T).toarray().ravel()
+        for j, owner in enumerate(self._owner):
+            if skip and j in skip:
+                continue
+            if sims[j] * 100 > best[owner]:
+                best[owner] = float(sims[j]) * 100
+        return best
+
     def _context_bonus(self, entry: Entry, context: Context | None) -> float:
         if context is None:
             return 0.0
@@ -191,11 +213,13 @@ class Matcher:
         skip, docs = self._without(*leave_out) if leave_out else (None, None)
         fuzzy, which = self._fuzzy(key, skip)
         coverage = self._coverage(tokens, docs)
+        char = self._char_scores(key, skip)
         w = self.weights
+        total = w.fuzzy + w.coverage + w.char
         topic_probs = topic_probs or {}
         scored = []
         for i, entry in enumerate(self.entries):
-            base = w.fuzzy * fuzzy[i] + (1 - w.fuzzy) * coverage[i]
+            base = (w.fuzzy * fuzzy[i] + w.coverage * coverage[i] + w.char * char[i]) / total
             score = base + w.topic_prior * topic_probs.get(entry.topic, 0.0) + self._context_bonus(entry, context)
             scored.append(Candidate(entry, max(0.0, min(100.0, score)), fuzzy[i], coverage[i], which[i]))
         scored.sort(key=lambda c: (-c.score, c.entry.id))

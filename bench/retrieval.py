@@ -1,0 +1,138 @@
+"""Retrieval variants and thresholds, measured on the evaluation set without a server.
+
+Each question is parsed once by the trained NLU model (cached in var/nlu-cache.json, keyed by
+the model file's hash) and then replayed through the turn logic with the rules' routing
+(intent -> action). That reproduces the end-to-end test closely and runs in seconds, so
+weights and thresholds can be swept. Tuning uses the `tune` split only; `heldout` is shown
+for the chosen setting, never used to choose it.
+
+    .venv/bin/python bench/retrieval.py            # current settings, per split
+    .venv/bin/python bench/retrieval.py --sweep    # thresholds grid on the tune split
+    .venv/bin/python bench/retrieval.py --variants # weight variants (writes bench/results/retrieval.txt)
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot import kb, settings, turn  # noqa: E402
+from bot.evaluation import Report, load_questions, outcome_of  # noqa: E402
+from bot.match import Matcher, Weights  # noqa: E402
+
+CACHE = ROOT / "var" / "nlu-cache.json"
+MODEL = ROOT / "models" / "current.tar.gz"
+
+
+def parses(texts: list[str]) -> dict[str, dict]:
+    """NLU parse of every text by the current model, cached per model hash."""
+    digest = hashlib.sha256(MODEL.read_bytes()).hexdigest()[:16]
+    cache = json.loads(CACHE.read_text()) if CACHE.exists() else {}
+    if cache.get("model") != digest:
+        cache = {"model": digest, "parses": {}}
+    missing = [t for t in texts if t not in cache["parses"]]
+    if missing:
+        import asyncio
+
+        from rasa.core.agent import Agent
+
+        agent = Agent.load(str(MODEL))
+        loop = asyncio.new_event_loop()
+        for t in missing:
+            p = loop.run_until_complete(agent.parse_message(t))
+            cache["parses"][t] = {"intent": p["intent"], "intent_ranking": p.get("intent_ranking", []),
+                                  "entities": p.get("entities", [])}
+        CACHE.parent.mkdir(exist_ok=True)
+        CACHE.write_text(json.dumps(cache))
+    return cache["parses"]
+
+
+def replay(base: kb.KnowledgeBase, matcher: Matcher, text: str, parsed: dict) -> tuple[list[dict], str]:
+    """What the assistant would send for a first message, following data/rules.yml."""
+    intent = parsed["intent"]["name"]
+    ranking, entities = parsed["intent_ranking"], parsed["entities"]
+    if intent.startswith("ask_") or intent == "follow_up":
+        t = turn.question(base, text, ranking, entities, {}, intent, matcher)
+    elif intent == "nlu_fallback":
+        t = turn.strict_question(base, text, ranking, entities, {}, matcher)
+    elif intent == "out_of_scope":
+        return [{"custom": {"kind": "declined"}}], intent
+    else:
+        return [{"custom": {"kind": intent}}], intent
+    return [{"custom": m.custom} for m in t.reply.messages], intent
+
+
+def evaluate(base, matcher, questions, nlu) -> Report:
+    report = Report(topic_of={e.id: e.topic for e in base.entries.values()})
+    for q in questions:
+        messages, intent = replay(base, matcher, q.text, nlu[q.text])
+        report.rows.append((q, outcome_of(messages, intent)))
+    return report
+
+
+def with_thresholds(answer: float, margin: float, clarify: float):
+    settings.ANSWER_SCORE, settings.ANSWER_MARGIN, settings.CLARIFY_SCORE = answer, margin, clarify
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sweep", action="store_true")
+    parser.add_argument("--variants", action="store_true")
+    parser.add_argument("--failures", action="store_true")
+    args = parser.parse_args()
+    base = kb.load(ROOT / "faq")
+    questions = load_questions(ROOT / "tests" / "eval" / "questions.yml")
+    nlu = parses([q.text for q in questions])
+    tune = [q for q in questions if q.split == "tune"]
+
+    if args.variants:
+        lines = [f"{'variant':<34}{'top1':>7}{'top3':>7}{'wrong':>7}{'oos ok':>8}  (tune split)"]
+        base_w = Weights()
+        variants = {
+            "current": base_w,
+            "fuzzy only": dataclasses.replace(base_w, fuzzy=1.0, coverage=0.0, char=0.0),
+            "coverage only": dataclasses.replace(base_w, fuzzy=0.0, coverage=1.0, char=0.0),
+            "char tf-idf only": dataclasses.replace(base_w, fuzzy=0.0, coverage=0.0, char=1.0),
+            "fuzzy+coverage (0.55/0.45)": dataclasses.replace(base_w, fuzzy=0.55, coverage=0.45, char=0.0),
+            "fuzzy+coverage+char (1/1/1)": dataclasses.replace(base_w, fuzzy=1, coverage=1, char=1),
+            "coverage+char (1/1)": dataclasses.replace(base_w, fuzzy=0, coverage=1, char=1),
+            "no topic prior": dataclasses.replace(base_w, topic_prior=0.0),
+            "topic prior 6": dataclasses.replace(base_w, topic_prior=6.0),
+            "topic prior 25": dataclasses.replace(base_w, topic_prior=25.0),
+        }
+        for name, w in variants.items():
+            f = evaluate(base, Matcher(base, w), tune, nlu).figures()
+            lines.append(f"{name:<34}{f['top1']:>7.1%}{f['top3']:>7.1%}{f['answered_wrong']:>7.1%}{f['oos_declined']:>8.1%}")
+        text = "\n".join(lines)
+        print(text)
+        (ROOT / "bench" / "results").mkdir(exist_ok=True)
+        (ROOT / "bench" / "results" / "retrieval.txt").write_text(text + "\n")
+        return
+
+    matcher = Matcher(base)
+    if args.sweep:
+        print(f"{'answer':>7}{'margin':>7}{'clarify':>8}{'top1':>7}{'wrong':>7}{'clar':>7}{'oos ok':>8}  (tune split)")
+        for answer in (50, 55, 60, 65, 70):
+            for margin in (0, 2, 4, 6, 8):
+                for clarify in (35, 40, 45, 50):
+                    if clarify > answer:
+                        continue
+                    with_thresholds(answer, margin, clarify)
+                    f = evaluate(base, matcher, tune, nlu).figures()
+                    print(f"{answer:>7}{margin:>7}{clarify:>8}{f['top1']:>7.1%}{f['answered_wrong']:>7.1%}"
+                          f"{f['clarified']:>7.1%}{f['oos_declined']:>8.1%}")
+        return
+    report = evaluate(base, matcher, questions, nlu)
+    print(report.format())
+    if args.failures:
+        print("\n".join(report.failures("tune")))
+
+
+if __name__ == "__main__":
+    main()
