@@ -149,3 +149,36 @@ def assign_splits(questions: list[dict[str, Any]], heldout_share: float = 0.3, s
         k = round(len(group) * heldout_share)
         for i, q in enumerate(group):
             q["split"] = "heldout" if i < k else "tune"
+
+
+@dataclass(frozen=True)
+class Dialogue:
+    name: str
+    turns: tuple[tuple[str, str], ...]  # (user text, expected outcome)
+
+
+DIALOGUE_OUTCOMES = ("declined", "handoff", "greet", "thanks", "goodbye", "any")
+
+
+def load_dialogues(path: Path) -> list[Dialogue]:
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    out = []
+    for i, raw in enumerate(data["dialogues"]):
+        turns = tuple((str(t["user"]), str(t["expect"])) for t in raw["turns"])
+        if not turns:
+            raise ValueError(f"{path}: dialogues[{i}] has no turns")
+        out.append(Dialogue(str(raw.get("name", f"dialogue {i}")), turns))
+    return out
+
+
+def turn_ok(expect: str, outcome: Outcome) -> bool:
+    """Whether one dialogue turn got what it should."""
+    if expect == "any":
+        return True
+    if expect == "declined":
+        return outcome.kind in NOT_ANSWERED
+    if expect == "handoff":
+        return outcome.kind == "handoff" or outcome.intent == "human_handoff"
+    if expect in ("greet", "thanks", "goodbye"):
+        return outcome.intent == expect
+    return outcome.kind == "answer" and outcome.entry_id == expect
