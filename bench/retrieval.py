@@ -76,8 +76,10 @@ def evaluate(base, matcher, questions, nlu) -> Report:
     return report
 
 
-def with_thresholds(answer: float, margin: float, clarify: float):
+def with_thresholds(answer: float, margin: float, clarify: float, known: float | None = None):
     settings.ANSWER_SCORE, settings.ANSWER_MARGIN, settings.CLARIFY_SCORE = answer, margin, clarify
+    if known is not None:
+        settings.MIN_KNOWN_SHARE = known
 
 
 def main() -> None:
@@ -120,16 +122,18 @@ def main() -> None:
 
     matcher = Matcher(base)
     if args.sweep:
-        print(f"{'answer':>7}{'margin':>7}{'clarify':>8}{'top1':>7}{'wrong':>7}{'clar':>7}{'oos ok':>8}  (tune split)")
-        for answer in (50, 55, 60, 65, 70):
-            for margin in (0, 2, 4, 6, 8):
-                for clarify in (35, 40, 45, 50):
-                    if clarify > answer:
-                        continue
-                    with_thresholds(answer, margin, clarify)
-                    f = evaluate(base, matcher, tune, nlu).figures()
-                    print(f"{answer:>7}{margin:>7}{clarify:>8}{f['top1']:>7.1%}{f['answered_wrong']:>7.1%}"
-                          f"{f['clarified']:>7.1%}{f['oos_declined']:>8.1%}")
+        print(f"{'answer':>7}{'margin':>7}{'clarify':>8}{'known':>6}{'top1':>7}{'top3':>7}{'wrong':>7}{'clar':>7}"
+              f"{'oos ok':>8}  (tune split)")
+        for answer in (30, 35, 40, 45, 50):
+            for margin in (0, 2, 4):
+                for clarify in (20, 25, 30, 35):
+                    for known in (0.5, 0.6, 0.7):
+                        if clarify > answer:
+                            continue
+                        with_thresholds(answer, margin, clarify, known)
+                        f = evaluate(base, matcher, tune, nlu).figures()
+                        print(f"{answer:>7}{margin:>7}{clarify:>8}{known:>6}{f['top1']:>7.1%}{f['top3']:>7.1%}"
+                              f"{f['answered_wrong']:>7.1%}{f['clarified']:>7.1%}{f['oos_declined']:>8.1%}")
         return
     report = evaluate(base, matcher, questions, nlu)
     print(report.format())

@@ -69,6 +69,7 @@ class MatchResult:
     query: str
     candidates: tuple[Candidate, ...]
     band: str
+    known_share: float = 1.0  # share of the message's words the knowledge base uses at all
 
     @property
     def top(self) -> Candidate | None:
@@ -137,6 +138,11 @@ class Matcher:
                 rows.append(i)
                 cols.append(self._vocab[t])
         self._doc_matrix = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, len(self._vocab)))
+        # Words the knowledge base uses anywhere (phrasings and answers): a message made mostly
+        # of other words ("how long do I cook a chicken") is about something else.
+        self._known = set(df)
+        for entry in self.entries:
+            self._known.update(self.norm.tokens(entry.answer))
         # A word no entry uses is as telling as the rarest word: it counts against coverage.
         self._unknown_idf = math.log((n + 1) / 0.5)
 
@@ -284,12 +290,15 @@ class Matcher:
             Candidate(self.entries[i], float(scores[i]), float(fuzzy[i]), float(coverage[i]), self._best_phrasing(i, raw))
             for i in order[:limit]
         )
-        return MatchResult(query=key, candidates=top, band=band_for(top))
+        uniq = set(tokens)
+        known = sum(t in self._known for t in uniq) / len(uniq) if uniq else 0.0
+        return MatchResult(query=key, candidates=top, band=band_for(top, known), known_share=known)
 
 
-def band_for(candidates: tuple[Candidate, ...] | list[Candidate]) -> str:
-    """Answer, clarify or unknown, from the top score and its lead over the runner-up."""
-    if not candidates or candidates[0].score < settings.CLARIFY_SCORE:
+def band_for(candidates: tuple[Candidate, ...] | list[Candidate], known_share: float = 1.0) -> str:
+    """Answer, clarify or unknown, from the top score, its lead over the runner-up, and how
+    much of the message is in the knowledge base's vocabulary at all."""
+    if not candidates or candidates[0].score < settings.CLARIFY_SCORE or known_share < settings.MIN_KNOWN_SHARE:
         return UNKNOWN
     lead = candidates[0].score - (candidates[1].score if len(candidates) > 1 else 0.0)
     if candidates[0].score >= settings.ANSWER_SCORE and lead >= settings.ANSWER_MARGIN:

@@ -24,6 +24,9 @@ ANSWER_SCORE = float(os.environ.get("MUTUALS_ANSWER_SCORE", 62))
 ANSWER_MARGIN = float(os.environ.get("MUTUALS_ANSWER_MARGIN", 4))
 CLARIFY_SCORE = float(os.environ.get("MUTUALS_CLARIFY_SCORE", 45))
 CLARIFY_OPTIONS = 3
+# MIN_KNOWN_SHARE: a message whose words are mostly unknown to the knowledge base is about
+# something else, however well a few of its words match.
+MIN_KNOWN_SHARE = float(os.environ.get("MUTUALS_MIN_KNOWN_SHARE", 0.5))
 
 # Longest message we read in full; beyond it we match on the first part only.
 MAX_QUERY_CHARS = 1000
