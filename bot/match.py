@@ -36,8 +36,8 @@ class Weights:
     fuzzy: float = 0.55  # share of the fuzzy ratio
     coverage: float = 0.45  # share of the idf-weighted word coverage
     char: float = 0.0  # share of the character n-gram TF-IDF cosine
-    classifier: float = 20.0  # points per unit of the linear classifier's decision value
-    topic_prior: float = 12.0  # points for an entry in a topic the NLU is sure of
+    classifier: float = 30.0  # points per unit of the linear classifier's decision value
+    topic_prior: float = 8.0  # points for an entry in a topic the NLU is sure of
     context_match: float = 10.0  # entry applies to what the user just said
     context_mismatch: float = 14.0  # entry is limited to something else the user just named
     remembered_match: float = 4.0  # entry applies to what the user said earlier
