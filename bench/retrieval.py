@@ -124,10 +124,10 @@ def main() -> None:
     if args.sweep:
         print(f"{'answer':>7}{'margin':>7}{'clarify':>8}{'known':>6}{'top1':>7}{'top3':>7}{'wrong':>7}{'clar':>7}"
               f"{'oos ok':>8}  (tune split)")
-        for answer in (30, 35, 40, 45, 50):
-            for margin in (0, 2, 4):
+        for answer in (25, 30, 35, 40):
+            for margin in (0, 1, 2, 4):
                 for clarify in (20, 25, 30, 35):
-                    for known in (0.5, 0.6, 0.7):
+                    for known in (0.6, 0.65, 0.7):
                         if clarify > answer:
                             continue
                         with_thresholds(answer, margin, clarify, known)

@@ -18,6 +18,7 @@ _PATTERNS = [
     r"<\s*/?\s*(script|img|iframe|svg|object|embed)\b|javascript:|onerror\s*=",
     r"(\bunion\s+select\b|\bdrop\s+table\b|;\s*--|'\s*or\s*'?1'?\s*=\s*'?1)",
     r"\b(malware|ransomware|keylogger|phishing (email|page)|ddos)\b",
+    r"\b(make|build|making|building) (a |an )?(bomb|explosive|weapon|poison)s?\b",
     r"\b(admin|root)\s+(password|login|credentials)\b",
 ]
 _REGEX = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE | re.DOTALL)

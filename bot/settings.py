@@ -20,13 +20,13 @@ LINE_HOURS = os.environ.get("MUTUALS_LINE_HOURS")
 # ANSWER_SCORE: below it a confident single answer is wrong too often, so we offer choices.
 # ANSWER_MARGIN: when the runner-up is this close, the two entries are genuinely ambiguous.
 # CLARIFY_SCORE: below it the best candidates are mostly unrelated, so we say we don't know.
-ANSWER_SCORE = float(os.environ.get("MUTUALS_ANSWER_SCORE", 62))
-ANSWER_MARGIN = float(os.environ.get("MUTUALS_ANSWER_MARGIN", 4))
-CLARIFY_SCORE = float(os.environ.get("MUTUALS_CLARIFY_SCORE", 45))
+ANSWER_SCORE = float(os.environ.get("MUTUALS_ANSWER_SCORE", 27))
+ANSWER_MARGIN = float(os.environ.get("MUTUALS_ANSWER_MARGIN", 1))
+CLARIFY_SCORE = float(os.environ.get("MUTUALS_CLARIFY_SCORE", 24))
 CLARIFY_OPTIONS = 3
 # MIN_KNOWN_SHARE: a message whose words are mostly unknown to the knowledge base is about
 # something else, however well a few of its words match.
-MIN_KNOWN_SHARE = float(os.environ.get("MUTUALS_MIN_KNOWN_SHARE", 0.5))
+MIN_KNOWN_SHARE = float(os.environ.get("MUTUALS_MIN_KNOWN_SHARE", 0.65))
 
 # Longest message we read in full; beyond it we match on the first part only.
 MAX_QUERY_CHARS = 1000
