@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
@@ -31,14 +32,19 @@ def send(dispatcher: CollectingDispatcher, reply: respond.Reply) -> None:
         )
 
 
-class TurnAction(Action):
-    """Runs ``turn`` and sends its reply; any exception becomes a fixed apology, never silence."""
+class TurnAction(Action, ABC):
+    """Runs ``turn`` and sends its reply; any exception becomes a fixed apology, never silence.
 
-    def name(self) -> Text:  # pragma: no cover - every subclass names itself
-        raise NotImplementedError
+    Abstract, so rasa-sdk (which registers every concrete Action subclass) skips it.
+    """
 
+    @abstractmethod
+    def name(self) -> Text:
+        """The action's name in domain.yml."""
+
+    @abstractmethod
     def turn(self, tracker: Tracker) -> TurnResult:
-        raise NotImplementedError
+        """The reply and slot updates for this turn."""
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         try:

@@ -54,7 +54,7 @@ class Context:
 @dataclass(frozen=True)
 class Candidate:
     entry: Entry
-    score: float
+    score: float  # 0 and up; about 100 for a message that is one of the entry's phrasings
     fuzzy: float
     coverage: float
     matched: str  # the phrasing that matched best
@@ -267,11 +267,14 @@ class Matcher:
         context: Context | None = None,
         limit: int = 5,
         leave_out: tuple[str, str] | None = None,
+        context_strength: float = 1.0,
     ) -> MatchResult:
         """Rank entries for ``text``; ``topic_probs`` maps topic to NLU confidence.
 
         ``leave_out`` (entry id, phrasing) matches as if that phrasing were not in the
         knowledge base, to test whether an entry's other phrasings still find it.
+        ``context_strength`` scales the context bonus: a follow-up that only names a new
+        sector or nation must be decided by that context, not by the old question's words.
         """
         text = text[: settings.MAX_QUERY_CHARS]
         tokens = self.norm.tokens(text)
@@ -290,8 +293,10 @@ class Matcher:
             scores = scores + w.topic_prior * prior[self._topic_index]
         if context is not None:
             for i in self._scoped:
-                scores[i] += self._context_bonus(self.entries[i], context)
-        scores = np.clip(scores, 0.0, 100.0)
+                scores[i] += context_strength * self._context_bonus(self.entries[i], context)
+        # Not capped at 100: when several signals agree an entry can pass 100, and capping
+        # would turn a clear winner and its runner-up into a tie.
+        scores = np.maximum(scores, 0.0)
         order = sorted(np.argsort(-scores, kind="stable")[: limit + 5], key=lambda i: (-scores[i], self.entries[i].id))
         top = tuple(
             Candidate(self.entries[i], float(scores[i]), float(fuzzy[i]), float(coverage[i]), self._best_phrasing(i, raw))

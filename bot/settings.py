@@ -15,18 +15,21 @@ FAQ_DIR = Path(os.environ.get("MUTUALS_FAQ_DIR", ROOT / "faq"))
 LINE_PHONE = os.environ.get("MUTUALS_LINE_PHONE")
 LINE_HOURS = os.environ.get("MUTUALS_LINE_HOURS")
 
-# Entry-match bands, on the 0-100 match score of bot.match.
-# Chosen from bench/thresholds.py on the tuning split (see its output in bench/results/):
-# ANSWER_SCORE: below it a confident single answer is wrong too often, so we offer choices.
-# ANSWER_MARGIN: when the runner-up is this close, the two entries are genuinely ambiguous.
+# Entry-match bands, on the match score of bot.match (about 100 = an entry's own phrasing).
+# Chosen with `bench/retrieval.py --sweep` on the tuning split only (held-out never used),
+# as the setting with the most right first answers while at least 90% of out-of-scope
+# questions are still declined (sweep table: bench/results/sweep.txt):
+# ANSWER_SCORE: below it we offer choices rather than one answer.
+# ANSWER_MARGIN: a runner-up this close means the two entries are genuinely ambiguous; a
+#   wider margin turned right answers into choices far more often than it caught wrong ones.
 # CLARIFY_SCORE: below it the best candidates are mostly unrelated, so we say we don't know.
-ANSWER_SCORE = float(os.environ.get("MUTUALS_ANSWER_SCORE", 27))
+ANSWER_SCORE = float(os.environ.get("MUTUALS_ANSWER_SCORE", 25))
 ANSWER_MARGIN = float(os.environ.get("MUTUALS_ANSWER_MARGIN", 1))
-CLARIFY_SCORE = float(os.environ.get("MUTUALS_CLARIFY_SCORE", 24))
+CLARIFY_SCORE = float(os.environ.get("MUTUALS_CLARIFY_SCORE", 20))
 CLARIFY_OPTIONS = 3
 # MIN_KNOWN_SHARE: a message whose words are mostly unknown to the knowledge base is about
 # something else, however well a few of its words match.
-MIN_KNOWN_SHARE = float(os.environ.get("MUTUALS_MIN_KNOWN_SHARE", 0.65))
+MIN_KNOWN_SHARE = float(os.environ.get("MUTUALS_MIN_KNOWN_SHARE", 0.6))
 
 # Longest message we read in full; beyond it we match on the first part only.
 MAX_QUERY_CHARS = 1000

@@ -13,6 +13,10 @@ from .kb import TOPICS, KnowledgeBase
 from .match import Context, Matcher, get_matcher
 
 CONTEXT_SLOTS = ("sector", "pension_scheme", "nation", "legal_form")
+# In a follow-up the newly named context is the whole point of the message: it must outweigh
+# the previous question's own strong match (scores run past 100 before they are capped).
+FOLLOW_UP_CONTEXT_STRENGTH = 4.0
+FOLLOW_UP_TOPIC_WEIGHT = 5.0  # times the usual topic prior: about 40 points
 TOPIC_INTENT_PREFIX = "ask_"
 
 
@@ -101,9 +105,10 @@ def follow_up(
     matcher = matcher or get_matcher(kb)
     ctx = _context(entities, slots)
     topic = slots.get("topic")
-    priors = {topic: 1.0} if isinstance(topic, str) else topic_probs(ranking)
+    # A follow-up nearly always stays in the topic just answered ("and for the LGPS?").
+    priors = {topic: FOLLOW_UP_TOPIC_WEIGHT} if isinstance(topic, str) else topic_probs(ranking)
     # The new message's own words count too ("what about the exit debt for council staff?").
-    result = matcher.match(f"{previous} {text}", priors, ctx)
+    result = matcher.match(f"{previous} {text}", priors, ctx, context_strength=FOLLOW_UP_CONTEXT_STRENGTH)
     turn = _finish(kb, result, ctx, previous, "follow_up")
     turn.reply.meta["follow_up_text"] = text[:200]
     return turn

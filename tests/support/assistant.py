@@ -47,6 +47,15 @@ def start_action_server(port: int, log_path: Path) -> subprocess.Popen:
     raise RuntimeError(f"action server did not start in 90 s; see {log_path}")
 
 
+def quiet() -> None:
+    """Rasa logs every turn at debug level (structlog); tests need only warnings."""
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)
+    for name in ("rasa", "rasa_sdk", "root", ""):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 class Assistant:
     """The trained model plus actions, driven message by message."""
 
@@ -62,6 +71,7 @@ class Assistant:
         self.loop = asyncio.new_event_loop()
         self.agent = Agent.load(str(model or MODEL),
                                 action_endpoint=EndpointConfig(f"http://127.0.0.1:{self.port}/webhook"))
+        quiet()
 
     def say(self, text: str, sender: str) -> list[dict[str, Any]]:
         return self.loop.run_until_complete(self.agent.handle_text(text, sender_id=sender)) or []
