@@ -80,8 +80,15 @@ class Assistant:
         return self.loop.run_until_complete(self.agent.tracker_store.retrieve(sender))
 
     def last_intent(self, sender: str) -> str | None:
+        """The NLU intent of the last user message (read from the events, since a restart
+        clears ``latest_message``)."""
+        from rasa.shared.core.events import UserUttered
+
         tracker = self.tracker(sender)
-        return (tracker.latest_message.intent or {}).get("name") if tracker else None
+        for event in reversed(list(tracker.events) if tracker else []):
+            if isinstance(event, UserUttered):
+                return (event.intent or {}).get("name")
+        return None
 
     def parse(self, text: str) -> dict[str, Any]:
         return self.loop.run_until_complete(self.agent.parse_message(text))
