@@ -9,6 +9,8 @@ export TRACKER_DB=${TRACKER_DB:-$PWD/var/tracker.db}
 export RASA_URL="http://127.0.0.1:$RASA_PORT"
 MODEL=${MODEL:-models/current.tar.gz}
 mkdir -p var
+# Rasa does not expand ${VAR} inside a URL, so write the endpoints for these ports.
+sed -e "s|\${ACTION_PORT}|$ACTION_PORT|" -e "s|\${TRACKER_DB}|$TRACKER_DB|" endpoints.yml > "var/endpoints-$RASA_PORT.yml"
 pids=()
 stop() { trap - INT TERM EXIT; echo; echo "run: stopping"; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap stop INT TERM EXIT
@@ -17,7 +19,7 @@ trap stop INT TERM EXIT
 SANIC_HOST=127.0.0.1 .venv/bin/python -m rasa_sdk --actions actions --port "$ACTION_PORT" > var/actions.log 2>&1 &
 pids+=($!)
 # -i binds Rasa to loopback only; without --enable-api its HTTP API stays off.
-.venv/bin/rasa run --model "$MODEL" --endpoints endpoints.yml --credentials credentials.yml \
+.venv/bin/rasa run --model "$MODEL" --endpoints "var/endpoints-$RASA_PORT.yml" --credentials credentials.yml \
   -i 127.0.0.1 --port "$RASA_PORT" > var/rasa.log 2>&1 &
 pids+=($!)
 .venv/bin/python -m bot.web.server --port "$WEB_PORT" --rasa "$RASA_URL" > var/web.log 2>&1 &
