@@ -8,7 +8,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RASA = str(Path(sys.executable).parent / "rasa")
-ENV = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
+# endpoints.yml names ${ACTION_PORT} and ${TRACKER_DB}; give them values so Rasa's commands
+# here use a throwaway SQLite file under var/ instead of a file named after the variable.
+ENV = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore",
+       "ACTION_PORT": "5055", "TRACKER_DB": str(ROOT / "var" / "test-tracker.db")}
 
 
 def run(args: list[str], log: str) -> subprocess.CompletedProcess:
