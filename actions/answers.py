@@ -52,5 +52,5 @@ class ActionFallback(TurnAction):
         return "action_fallback"
 
     def turn(self, tracker: Tracker) -> TurnResult:
-        return turn.strict_question(kb.get(), latest_text(tracker), latest_ranking(tracker),
-                                    latest_entities(tracker), tracker.current_slot_values())
+        return turn.question(kb.get(), latest_text(tracker), latest_ranking(tracker), latest_entities(tracker),
+                             tracker.current_slot_values(), "nlu_fallback", strict=True)

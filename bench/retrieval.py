@@ -60,7 +60,7 @@ def replay(base: kb.KnowledgeBase, matcher: Matcher, text: str, parsed: dict) ->
     if intent.startswith("ask_") or intent == "follow_up":
         t = turn.question(base, text, ranking, entities, {}, intent, matcher)
     elif intent == "nlu_fallback":
-        t = turn.strict_question(base, text, ranking, entities, {}, matcher)
+        t = turn.question(base, text, ranking, entities, {}, intent, matcher, strict=True)
     elif intent == "out_of_scope":
         return [{"custom": {"kind": "declined"}}], intent
     else:

@@ -76,14 +76,23 @@ def question(
     slots: Mapping[str, Any] | None = None,
     intent: str = "",
     matcher: Matcher | None = None,
+    strict: bool = False,
 ) -> TurnResult:
-    """A new question: guard, then match across all topics with the NLU topic as a prior."""
+    """A new question: guard, then match across all topics with the NLU topic as a prior.
+
+    ``strict`` is for when the NLU is unsure what the message is (nlu_fallback): answer only
+    a confident match, and say we don't know rather than offer choices.
+    """
     slots = slots or {}
     if guard.is_manipulation(text):
         return TurnResult(respond.decline(kb, "manipulation"))
     matcher = matcher or get_matcher(kb)
     ctx = _context(entities, slots)
     result = matcher.match(text, topic_probs(ranking), ctx)
+    if strict and result.band == "clarify":
+        reply = respond.dont_know(kb, result, reason=intent or "nlu_fallback")
+        reply.meta.update({"intent": intent, "query": text[:200]})
+        return TurnResult(reply, {"last_query": text[:500]})
     return _finish(kb, result, ctx, text, intent)
 
 
@@ -138,20 +147,3 @@ def feedback(kb: KnowledgeBase, intent: str, slots: Mapping[str, Any] | None = N
     reply = respond.feedback_reply(kb, helpful, entry_id)
     return TurnResult(reply)
 
-
-def strict_question(
-    kb: KnowledgeBase,
-    text: str,
-    ranking: Iterable[Mapping[str, Any]] | None = None,
-    entities: Iterable[Mapping[str, Any]] | None = None,
-    slots: Mapping[str, Any] | None = None,
-    matcher: Matcher | None = None,
-) -> TurnResult:
-    """When the NLU is unsure what the message is, answer only a confident entry match."""
-    turn = question(kb, text, ranking, entities, slots, "nlu_fallback", matcher)
-    if turn.reply.meta.get("band") == "clarify":
-        result = (matcher or get_matcher(kb)).match(text, topic_probs(ranking), _context(entities, slots or {}))
-        reply = respond.dont_know(kb, result, reason="nlu_fallback")
-        reply.meta.update({"intent": "nlu_fallback", "query": text[:200]})
-        return TurnResult(reply, {"last_query": text[:500]})
-    return turn
