@@ -77,7 +77,9 @@ class Assistant:
         return self.loop.run_until_complete(self.agent.handle_text(text, sender_id=sender)) or []
 
     def tracker(self, sender: str):
-        return self.loop.run_until_complete(self.agent.tracker_store.retrieve(sender))
+        """The whole conversation, including events before a restart (``retrieve`` would
+        return only the latest session)."""
+        return self.loop.run_until_complete(self.agent.tracker_store.retrieve_full_tracker(sender))
 
     def last_intent(self, sender: str) -> str | None:
         """The NLU intent of the last user message (read from the events, since a restart
