@@ -1,4 +1,5 @@
-"""Command line: ``python -m bot check`` validates the knowledge base."""
+"""Command line: ``python -m bot check`` validates the knowledge base; ``logs`` manages the
+conversation log; ``endpoints`` writes Rasa's endpoints file."""
 from __future__ import annotations
 
 import argparse
@@ -46,6 +47,47 @@ def cmd_nlu_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_logs(args: argparse.Namespace) -> int:
+    """Retention, subject-access export and erasure on the conversation log."""
+    from . import logstore
+
+    store = logstore.LogStore(args.db)
+    try:
+        if args.action == "purge":
+            days = args.days if args.days is not None else logstore.retention_days()
+            gone = store.purge(days)
+            print(f"logs: deleted {len(gone)} conversation(s) with no activity in the last {days:g} days")
+        elif args.action == "export":
+            text = logstore.write_export(store, args.sender_id, Path(args.out) if args.out else None)
+            print(f"logs: conversation {args.sender_id} written to {args.out}" if args.out else text)
+        elif args.action == "delete":
+            n = store.delete(args.sender_id)
+            if not n:
+                print(f"logs: no conversation {args.sender_id!r}; nothing deleted")
+                return 1
+            print(f"logs: deleted conversation {args.sender_id} ({n} events)")
+        elif args.action == "list":
+            for sender, last in sorted(store.conversations().items(), key=lambda x: x[1]):
+                print(f"{sender}\t{last:.0f}")
+    except (LookupError, ValueError) as exc:
+        print(f"logs: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_endpoints(args: argparse.Namespace) -> int:
+    """Write the endpoints file Rasa starts with, for the configured tracker store."""
+    import yaml
+
+    from . import logstore
+
+    config = logstore.endpoints(logstore.tracker_url(), args.action_url)
+    Path(args.out).write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -61,6 +103,22 @@ def main(argv: list[str] | None = None) -> int:
     exp.add_argument("--nlu", default=str(settings.ROOT / "data" / "nlu.yml"))
     exp.add_argument("--out", default=str(settings.ROOT / "var" / "nlu" / "kb_nlu.yml"))
     exp.set_defaults(func=cmd_nlu_export)
+    logs = sub.add_parser("logs", help="conversation log: purge old, export or delete one")
+    logs.add_argument("--db", default=None, help="store URL (default: TRACKER_DB_URL or var/tracker.db)")
+    logs_sub = logs.add_subparsers(dest="action", required=True)
+    purge = logs_sub.add_parser("purge", help="delete conversations older than N days")
+    purge.add_argument("--days", type=float, default=None, help="default: LOG_RETENTION_DAYS or 90")
+    export = logs_sub.add_parser("export", help="one conversation as JSON (subject access)")
+    export.add_argument("sender_id")
+    export.add_argument("--out", default=None, help="file to write (default: print)")
+    delete = logs_sub.add_parser("delete", help="erase one conversation")
+    delete.add_argument("sender_id")
+    logs_sub.add_parser("list", help="conversation ids with their last activity time")
+    logs.set_defaults(func=cmd_logs)
+    ends = sub.add_parser("endpoints", help="write Rasa's endpoints file for the configured stores")
+    ends.add_argument("--action-url", required=True)
+    ends.add_argument("--out", required=True)
+    ends.set_defaults(func=cmd_endpoints)
     args = parser.parse_args(argv)
     return args.func(args)
 

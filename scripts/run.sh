@@ -5,12 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=3 PYTHONWARNINGS=ignore PYTHONPATH="$PWD"
 export ACTION_PORT=${ACTION_PORT:-5055} RASA_PORT=${RASA_PORT:-5005} WEB_PORT=${WEB_PORT:-8000}
+# Conversations: SQLite under var/ unless TRACKER_DB_URL names another store (postgresql://...).
 export TRACKER_DB=${TRACKER_DB:-$PWD/var/tracker.db}
 export RASA_URL="http://127.0.0.1:$RASA_PORT"
 MODEL=${MODEL:-models/current.tar.gz}
 mkdir -p var
-# Rasa does not expand ${VAR} inside a URL, so write the endpoints for these ports.
-sed -e "s|\${ACTION_PORT}|$ACTION_PORT|" -e "s|\${TRACKER_DB}|$TRACKER_DB|" endpoints.yml > "var/endpoints-$RASA_PORT.yml"
+# Rasa does not expand ${VAR} inside a URL, so write the endpoints for these ports and store.
+.venv/bin/python -m bot endpoints --action-url "http://127.0.0.1:$ACTION_PORT/webhook" --out "var/endpoints-$RASA_PORT.yml"
 pids=()
 stop() { trap - INT TERM EXIT; echo; echo "run: stopping"; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap stop INT TERM EXIT

@@ -59,7 +59,9 @@ def quiet() -> None:
 class Assistant:
     """The trained model plus actions, driven message by message."""
 
-    def __init__(self, model: Path | None = None):
+    def __init__(self, model: Path | None = None, tracker_url: str | None = None):
+        """``tracker_url`` stores the conversations in a real SQL tracker store (SQLite or
+        PostgreSQL URL) instead of memory."""
         from rasa.core.agent import Agent
         from rasa.utils.endpoints import EndpointConfig
 
@@ -69,7 +71,14 @@ class Assistant:
         self.port = free_port()
         self.proc = start_action_server(self.port, ROOT / "var" / "test-actions.log")
         self.loop = asyncio.new_event_loop()
-        self.agent = Agent.load(str(model or MODEL),
+        store = None
+        if tracker_url:
+            from rasa.core.tracker_store import TrackerStore
+
+            from bot import logstore
+
+            store = TrackerStore.create(EndpointConfig.from_dict(logstore.tracker_store_config(tracker_url)))
+        self.agent = Agent.load(str(model or MODEL), tracker_store=store,
                                 action_endpoint=EndpointConfig(f"http://127.0.0.1:{self.port}/webhook"))
         quiet()
 

@@ -1,0 +1,135 @@
+"""Retention, export and erasure on the conversation log, on SQLite and on the real PostgreSQL.
+
+Conversations are made by driving the trained assistant (real NLU, policies and action server)
+with a SQL tracker store, never by writing tracker rows by hand.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from bot import logstore
+from tests.support.assistant import ROOT, Assistant
+
+PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_db() -> str:
+    """A fresh database on the local PostgreSQL, so purges cannot touch anyone else's rows."""
+    import sqlalchemy as sa
+
+    name = f"mutuals_logs_{uuid.uuid4().hex[:10]}"
+    try:
+        engine = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - the message must say what is missing
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN} ({exc.__class__.__name__}: {exc}). "
+                    "Start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start")
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _drop_postgres_db(url: str) -> None:
+    import sqlalchemy as sa
+
+    name = url.rsplit("/", 1)[1]
+    engine = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def store_url(request, model, tmp_path_factory):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('logs') / 'tracker.db'}"
+    else:
+        url = _postgres_db()
+        yield url
+        _drop_postgres_db(url)
+
+
+@pytest.fixture(scope="module")
+def seeded(store_url, model):
+    """Two old conversations and one recent one, each a real exchange with the assistant."""
+    bot = Assistant(model, tracker_url=store_url)
+    try:
+        for sender in ("old-1", "old-2"):
+            bot.say("hello", sender)
+            bot.say("can i keep my nhs pension if we spin out", sender)
+        time.sleep(2.5)
+        bot.say("what is tupe", "recent-1")
+    finally:
+        bot.close()
+    return store_url
+
+
+def _python(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_export_holds_the_whole_conversation(seeded, tmp_path):
+    out = tmp_path / "old-1.json"
+    done = _python("logs", "--db", seeded, "export", "old-1", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    data = json.loads(out.read_text())
+    assert data["sender_id"] == "old-1"
+    texts = [e.get("text") for e in data["events"] if e["event"] == "user"]
+    assert texts == ["hello", "can i keep my nhs pension if we spin out"]
+    assert any(e["event"] == "bot" for e in data["events"])
+
+
+def test_export_of_unknown_conversation_is_a_clear_error(seeded):
+    done = _python("logs", "--db", seeded, "export", "no-such-id")
+    assert done.returncode == 1 and "no conversation 'no-such-id'" in done.stderr
+
+
+def test_purge_deletes_only_conversations_older_than_the_limit(seeded):
+    store = logstore.LogStore(seeded)
+    try:
+        before = store.conversations()
+        assert {"old-1", "old-2", "recent-1"} <= set(before)
+        # The old ones ended at least 2.5 s before the recent one: a 2-second limit splits them.
+        gone = store.purge(days=2.0 / 86400, now=before["recent-1"] + 0.5)
+        assert sorted(gone) == ["old-1", "old-2"]
+        assert set(store.conversations()) == {"recent-1"}
+    finally:
+        store.close()
+
+
+def test_delete_erases_one_conversation(seeded):
+    assert _python("logs", "--db", seeded, "delete", "recent-1").returncode == 0
+    store = logstore.LogStore(seeded)
+    try:
+        assert "recent-1" not in store.conversations()
+    finally:
+        store.close()
+    again = _python("logs", "--db", seeded, "delete", "recent-1")
+    assert again.returncode == 1 and "nothing deleted" in again.stdout
+
+
+def test_purge_command_uses_the_documented_default(tmp_path):
+    db = f"sqlite:///{tmp_path / 'empty.db'}"
+    done = _python("logs", "--db", db, "purge")
+    assert done.returncode == 0
+    assert f"last {logstore.DEFAULT_RETENTION_DAYS} days" in done.stdout
+
+
+def test_endpoints_file_for_each_store():
+    assert logstore.tracker_store_config("sqlite:////x/t.db") == {"type": "SQL", "dialect": "sqlite", "db": "/x/t.db"}
+    pg = logstore.tracker_store_config("postgresql://bot:s%40cret@db.internal:6432/rasa")
+    assert pg == {"type": "SQL", "dialect": "postgresql", "url": "db.internal", "port": 6432, "db": "rasa",
+                  "username": "bot", "password": "s@cret"}
+    with pytest.raises(ValueError, match="unsupported"):
+        logstore.tracker_store_config("mysql://x/y")
+    with pytest.raises(ValueError, match="file path"):
+        logstore.tracker_store_config("sqlite:///")
