@@ -21,7 +21,7 @@ NHS = "[NHS number]"
 POSTCODE = "[postcode]"
 NAME = "[name]"
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_EMAIL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+'-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # +44 or 0, then 9-10 more digits with optional spaces, dashes, dots or brackets between.
 _PHONE = re.compile(r"(?<![\w£$.,])(?:\+\s?44\s?(?:\(0\)\s?)?|\(?0)\d(?:[\s\-.)(]{0,2}\d){8,9}(?!\d|[.,]\d)")
 # National Insurance number: two prefix letters (not D F I Q U V; second not O), six digits, suffix A-D.
@@ -35,7 +35,7 @@ _POSTCODE = re.compile(r"\b(?:[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?\s?\d[ABD-HJLNP-UW-Z
 _NAME_CUE = re.compile(
     r"\b(?:my\s+name\s+is|my\s+name's|my\s+names|name\s*:|i\s*'?\s*a?m\s+called|call\s+me|"
     r"this\s+is)\s+", re.IGNORECASE)
-_NAME_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
+_NAME_WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’\-])*")  # any script: Zoë, Wiśniewski, O'Neill
 # Words that follow the cues without being a name ("call me back", "this is urgent").
 _NOT_NAME = frozenset("""
 a an the and or but not no so to from at in on of for with by about as is was be been am are
@@ -44,6 +44,7 @@ important about just only really very quite still also i im me my we our you you
 this that there here what which who how why where mr mrs ms miss dr prof sir madam
 called named known speaking here urgent important confidential private sensitive complicated
 going trying looking wondering calling writing asking new mutual council nhs lgps tupe cic
+old old-fashioned crazy cynical sceptical skeptical naive stupid paranoid pedantic biased picky
 """.split())
 _TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "prof"})
 
