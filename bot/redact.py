@@ -22,8 +22,8 @@ POSTCODE = "[postcode]"
 NAME = "[name]"
 
 _EMAIL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+'-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-# +44 or 0, then 9-10 more digits with optional spaces, dashes, dots or brackets between.
-_PHONE = re.compile(r"(?<![\w£$.,])(?:\+\s?44\s?(?:\(0\)\s?)?|\(?0)\d(?:[\s\-.)(]{0,2}\d){8,9}(?!\d|[.,]\d)")
+# +44 or 0 (not 00, an international prefix), then 9-10 more digits with optional spaces, dashes, dots or brackets between.
+_PHONE = re.compile(r"(?<![\w£$.,])(?:\+\s?44\s?(?:\(0\)\s?)?\d|\(?0[1-9])(?:[\s\-.)(]{0,2}\d){8,9}(?!\d|[.,]\d)")
 # National Insurance number: two prefix letters (not D F I Q U V; second not O), six digits, suffix A-D.
 _NI = re.compile(r"\b(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]"
                  r"(?:[\s-]?\d{2}){3}[\s-]?[A-D]\b", re.IGNORECASE)
@@ -46,6 +46,7 @@ called named known speaking here urgent important confidential private sensitive
 going trying looking wondering calling writing asking new mutual council nhs lgps tupe cic
 old old-fashioned crazy cynical sceptical skeptical naive stupid paranoid pedantic biased picky
 """.split())
+_AFTER_INTRO = re.compile(r"\s*(?:[,.!]|$|from\b|speaking\b|here\b|at\b|of\b|in\b)", re.IGNORECASE)
 _TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "prof"})
 
 
@@ -79,7 +80,7 @@ def _names(text: str) -> list[tuple[int, int]]:
                 pos = m.end()
                 pos += len(text[pos:]) - len(text[pos:].lstrip(". "))
                 continue
-            if word in _NOT_NAME:
+            if word in _NOT_NAME or (len(word) == 1 and m.group(0).islower()):
                 break
             start = m.start() if start is None else start
             end = m.end()
@@ -88,7 +89,10 @@ def _names(text: str) -> list[tuple[int, int]]:
             if not gap:
                 break
             pos = m.end() + gap.end()
-        if start is not None:
+        # "this is" introduces a name only when a caller says who they are ("this is Sam from
+        # the trust", "this is Sam speaking"), not "this is Schedule 1 of the articles".
+        weak = cue.group(0).lower().startswith("this")
+        if start is not None and (not weak or _AFTER_INTRO.match(text, end)):
             spans.append((start, end))
     return spans
 

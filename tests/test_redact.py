@@ -1,4 +1,4 @@
-"""Personal-data redaction measured on the labelled set in tests/eval/redaction.yml.
+"""Personal-data redaction measured on the labelled sets tests/eval/redaction*.yml.
 
 Recall counts labelled items that no longer appear in the output; a false positive is any
 change to a message without personal data, or to text outside the labelled items.
@@ -12,12 +12,12 @@ import yaml
 
 from bot.redact import NAME, redact, nhs_number_valid
 
-LABELLED = Path(__file__).parent / "eval" / "redaction.yml"
+LABELLED_SETS = (Path(__file__).parent / "eval" / "redaction.yml", Path(__file__).parent / "eval" / "redaction_second.yml")
 PLACEHOLDERS = ("[email]", "[phone number]", "[NI number]", "[NHS number]", "[postcode]", NAME)
 
 
 def _messages() -> list[dict]:
-    return yaml.safe_load(LABELLED.read_text(encoding="utf-8"))["messages"]
+    return [m for path in LABELLED_SETS for m in yaml.safe_load(path.read_text(encoding="utf-8"))["messages"]]
 
 
 def _outside(text: str, pieces: list[str]) -> str:
