@@ -9,11 +9,11 @@ from bot.evaluation import OUT_OF_SCOPE, SMALL_TALK, Report, load_questions, out
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = Path(__file__).parent / "eval" / "questions.yml"
-# Regression floors. Measured on 2026-11-23: top-1 90.9%, out-of-scope declined 90.3%
-# (issue 3 asks for 90%); the floors sit a little lower so a retrain's small numerical
-# drift cannot fail CI, while any real regression still does.
-TOP1_FLOOR = 0.88
-OOS_FLOOR = 0.87
+# The gates issue 3 sets: in-scope top-1 entry accuracy and out-of-scope declined, both at
+# least 90% over the whole set. Measured on 2026-11-23: top-1 93.2%, declined 94.7%. Training
+# is seeded (config.yml random_seed), so a retrain on the same inputs gives the same figures.
+TOP1_FLOOR = 0.90
+OOS_FLOOR = 0.90
 
 
 def test_evaluation_set_is_well_formed():
