@@ -5,12 +5,14 @@ tested with plain dictionaries, and so the operator console can reuse it.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from . import guard, respond
 from .kb import TOPICS, KnowledgeBase
 from .match import Context, Matcher, get_matcher
+from .text import STOPWORDS
 
 CONTEXT_SLOTS = ("sector", "pension_scheme", "nation", "legal_form")
 # In a follow-up the newly named context is the whole point of the message: it must outweigh
@@ -18,6 +20,15 @@ CONTEXT_SLOTS = ("sector", "pension_scheme", "nation", "legal_form")
 FOLLOW_UP_CONTEXT_STRENGTH = 4.0
 FOLLOW_UP_TOPIC_WEIGHT = 5.0  # times the usual topic prior: about 40 points
 TOPIC_INTENT_PREFIX = "ask_"
+# A message this short that names a context and says almost nothing else only re-asks the
+# last question in that context ("does that apply to nhs staff too?", "northern ireland?"),
+# whatever topic the NLU gave it: the NLU sees no question in it, so it guesses a topic.
+FOLLOW_UP_MAX_WORDS = 8
+_CONTEXT_ONLY_WORDS = frozenset(
+    """too either same apply applies applied sorry meant mean said should have actually instead
+    case rules rule work works true also both members member people workers employees
+    based""".split())
+_WORD = re.compile(r"[a-z0-9']+")
 
 
 @dataclass
@@ -50,6 +61,21 @@ def _context(entities: Iterable[Mapping[str, Any]] | None, slots: Mapping[str, A
     said = mentioned(entities)
     remembered = {k: slots[k] for k in CONTEXT_SLOTS if isinstance(slots.get(k), str) and k not in said}
     return Context(said, remembered)
+
+
+def only_changes_context(text: str, entities: Iterable[Mapping[str, Any]] | None,
+                         slots: Mapping[str, Any]) -> bool:
+    """Whether the message just names a new context for the previous question."""
+    if not isinstance(slots.get("last_query"), str) or not slots.get("last_query"):
+        return False
+    words = _WORD.findall(text.lower())
+    context = [e for e in entities or () if e.get("entity") in CONTEXT_SLOTS]
+    if not words or len(words) > FOLLOW_UP_MAX_WORDS or not context:
+        return False
+    named = {w for e in context for w in _WORD.findall(text[int(e.get("start", 0)):int(e.get("end", 0))].lower())}
+    rest = [w for w in words if w not in named and w.replace("'", "") not in STOPWORDS
+            and w not in STOPWORDS and w not in _CONTEXT_ONLY_WORDS]
+    return len(rest) <= 1
 
 
 def _nation(ctx: Context) -> str | None:
@@ -86,6 +112,8 @@ def question(
     slots = slots or {}
     if guard.is_manipulation(text):
         return TurnResult(respond.decline(kb, "manipulation"))
+    if not strict and only_changes_context(text, entities, slots):
+        return follow_up(kb, text, entities, slots, ranking, matcher)
     matcher = matcher or get_matcher(kb)
     ctx = _context(entities, slots)
     result = matcher.match(text, topic_probs(ranking), ctx)

@@ -127,3 +127,23 @@ def test_a_broken_knowledge_base_still_answers(monkeypatch, tmp_path):
     kb._CACHE.clear()
     messages, _ = run(ActionAnswer(), tracker("anything"))
     assert messages == [{**messages[0], "text": SAFE_TEXT}]
+
+
+def _ent(text: str, word: str, entity: str, value: str) -> dict:
+    start = text.lower().index(word)
+    return {"entity": entity, "value": value, "start": start, "end": start + len(word)}
+
+
+@pytest.mark.parametrize("text, word, entity, value, expected", [
+    ("does that apply to nhs staff too?", "nhs", "sector", "nhs", True),
+    ("northern ireland?", "northern ireland", "nation", "northern_ireland", True),
+    ("sorry should have said, we're in scotland", "scotland", "nation", "scotland", True),
+    ("what is the exit debt for council staff in the lgps", "lgps", "pension_scheme", "lgps", False),
+    ("does tupe apply in wales when we go to a cic", "wales", "nation", "wales", False),
+])
+def test_a_short_message_that_only_names_a_context_is_a_follow_up(text, word, entity, value, expected):
+    from bot.turn import only_changes_context
+
+    slots = {"last_query": "who transfers under tupe"}
+    assert only_changes_context(text, [_ent(text, word, entity, value)], slots) is expected
+    assert only_changes_context(text, [_ent(text, word, entity, value)], {}) is False
