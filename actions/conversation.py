@@ -1,9 +1,7 @@
-"""Actions for the conversational moves: decline, handoff, feedback."""
+"""Actions for the conversational moves: greeting, decline, handoff, feedback, start again."""
 from __future__ import annotations
 
-from typing import Text
-
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import Restarted
@@ -12,7 +10,28 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot import kb, respond, turn
 from bot.turn import TurnResult
 
-from .base import TurnAction
+from .base import TurnAction, latest_entities, latest_ranking, latest_text
+
+# "Hi, I manage a small adult learning team ... which legal form should we use?" is a
+# question with a greeting in front; a greeting alone is short.
+GREETING_MAX_WORDS = 10
+
+
+class ActionGreet(TurnAction):
+    """Say hello, unless the greeting opens a question: then answer the question."""
+
+    def name(self) -> Text:
+        return "action_greet"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        if len(latest_text(tracker).split()) <= GREETING_MAX_WORDS:
+            dispatcher.utter_message(text=respond.GREETING, json_message={"kind": "greeting"})
+            return []
+        return super().run(dispatcher, tracker, domain)
+
+    def turn(self, tracker: Tracker) -> TurnResult:
+        return turn.question(kb.get(), latest_text(tracker), latest_ranking(tracker), latest_entities(tracker),
+                             tracker.current_slot_values(), "greet")
 
 
 class ActionDecline(TurnAction):

@@ -16,6 +16,11 @@ from .match import ANSWER, CLARIFY, UNKNOWN, MatchResult
 
 NATION_NAMES = {"england": "England", "wales": "Wales", "scotland": "Scotland", "northern_ireland": "Northern Ireland"}
 FEEDBACK_PROMPT = "Did that answer your question?"
+GREETING = (
+    "Hello. I can answer questions about taking a public service out of the public sector as a "
+    "staff-led mutual, co-operative or social enterprise: pensions, TUPE, procurement, legal forms, "
+    "finance and the spin-out process. What would you like to know?"
+)
 START_AGAIN = "OK, let's start again. What would you like to know?"
 
 

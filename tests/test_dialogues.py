@@ -11,27 +11,31 @@ from bot.evaluation import DIALOGUE_OUTCOMES, load_dialogues, outcome_of, turn_o
 
 ROOT = Path(__file__).resolve().parent.parent
 DIALOGUES = Path(__file__).parent / "eval" / "dialogues.yml"
+HELDOUT = Path(__file__).parent / "eval" / "dialogues_heldout.yml"
 # Issue 4 gate: at least 90% of dialogues fully right (measured 2026-11-23: 55/59, 93.2%).
 FULLY_RIGHT_FLOOR = 0.90
+# The held-out set is only reported; its floor catches regressions (measured 35/40, 87.5%).
+HELDOUT_FLOOR = 0.80
 
-pytestmark = pytest.mark.skipif(not DIALOGUES.exists(), reason="tests/eval/dialogues.yml not written yet")
 
-
-def test_dialogues_are_well_formed():
+@pytest.mark.parametrize("path", [DIALOGUES, HELDOUT], ids=["tune", "heldout"])
+def test_dialogues_are_well_formed(path):
     base = kb.load(ROOT / "faq")
-    dialogues = load_dialogues(DIALOGUES)
+    dialogues = load_dialogues(path)
     assert len(dialogues) >= 40
     bad = [e for d in dialogues for _, e in d.turns if e not in base.entries and e not in DIALOGUE_OUTCOMES]
     assert not bad, bad
 
 
-def test_dialogues_end_to_end(assistant, capsys):
-    dialogues = load_dialogues(DIALOGUES)
+@pytest.mark.parametrize("path, floor", [(DIALOGUES, FULLY_RIGHT_FLOOR), (HELDOUT, HELDOUT_FLOOR)],
+                         ids=["tune", "heldout"])
+def test_dialogues_end_to_end(assistant, capsys, path, floor):
+    dialogues = load_dialogues(path)
     right = 0
     turns_right = turns = 0
     misses = []
     for n, d in enumerate(dialogues):
-        sender = f"dialogue-{n}"
+        sender = f"dialogue-{path.stem}-{n}"
         ok_all = True
         for i, (text, expect) in enumerate(d.turns):
             outcome = outcome_of(assistant.say(text, sender), assistant.last_intent(sender))
@@ -44,8 +48,8 @@ def test_dialogues_end_to_end(assistant, capsys):
         right += ok_all
     share = right / len(dialogues)
     with capsys.disabled():
-        print(f"\nDialogues fully right: {right}/{len(dialogues)} ({share:.1%}); turns right {turns_right}/{turns} "
-              f"({turns_right / turns:.1%})")
+        print(f"\nDialogues ({path.name}) fully right: {right}/{len(dialogues)} ({share:.1%}); turns right "
+              f"{turns_right}/{turns} ({turns_right / turns:.1%})")
         for m in misses[:40]:
             print("  " + m)
-    assert share >= FULLY_RIGHT_FLOOR
+    assert share >= floor
