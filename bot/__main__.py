@@ -1,8 +1,10 @@
 """Command line: ``python -m bot check`` validates the knowledge base; ``logs`` manages the
-conversation log; ``endpoints`` writes Rasa's endpoints file."""
+conversation log; ``review`` is the reviewers' inbox, transcripts, proposals, tests and
+insights; ``endpoints`` writes Rasa's endpoints file."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -83,7 +85,7 @@ def cmd_endpoints(args: argparse.Namespace) -> int:
 
     from . import logstore
 
-    config = logstore.endpoints(logstore.tracker_url(), args.action_url)
+    config = logstore.endpoints(logstore.tracker_url(), args.action_url, os.environ.get("LOCK_STORE_URL") or None)
     Path(args.out).write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return 0
 
@@ -115,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     delete.add_argument("sender_id")
     logs_sub.add_parser("list", help="conversation ids with their last activity time")
     logs.set_defaults(func=cmd_logs)
+    from .review import cli as review_cli
+
+    review_cli.add_parser(sub, str(settings.FAQ_DIR))
     ends = sub.add_parser("endpoints", help="write Rasa's endpoints file for the configured stores")
     ends.add_argument("--action-url", required=True)
     ends.add_argument("--out", required=True)

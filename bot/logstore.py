@@ -66,10 +66,27 @@ def tracker_store_config(url: str) -> dict[str, Any]:
     raise ValueError(f"unsupported tracker store URL {url!r}: use sqlite:///path or postgresql://host/db")
 
 
-def endpoints(url: str, action_url: str) -> dict[str, Any]:
+def lock_store_config(url: str) -> dict[str, Any]:
+    """Rasa's ``lock_store`` block for ``redis://[:password@]host[:port][/db]``: with more than
+    one Rasa replica, the lock must be shared so two replicas never handle one conversation's
+    messages at once."""
+    parts = urlsplit(url)
+    if parts.scheme != "redis":
+        raise ValueError(f"unsupported lock store URL {url!r}: use redis://host:port/db")
+    config: dict[str, Any] = {"type": "redis", "url": parts.hostname or "127.0.0.1", "port": parts.port or 6379,
+                              "db": int(parts.path.lstrip("/") or 1), "key_prefix": "mutuals"}
+    if parts.password:
+        config["password"] = unquote(parts.password)
+    return config
+
+
+def endpoints(url: str, action_url: str, lock_url: str | None = None) -> dict[str, Any]:
     """The whole endpoints file Rasa is started with (concrete values: Rasa does not expand
-    environment variables inside URLs)."""
-    return {"action_endpoint": {"url": action_url}, "tracker_store": tracker_store_config(url)}
+    environment variables inside URLs). No lock store URL: Rasa's in-memory lock (one replica)."""
+    config: dict[str, Any] = {"action_endpoint": {"url": action_url}, "tracker_store": tracker_store_config(url)}
+    if lock_url:
+        config["lock_store"] = lock_store_config(lock_url)
+    return config
 
 
 def _engine_url(url: str) -> str:
@@ -129,9 +146,15 @@ class LogStore:
         return self._delete([sender_id])
 
     def _delete(self, senders: list[str]) -> int:
+        """Delete the events and, in the same transaction, what reviewers derived from them
+        (summaries, states, notes: ``bot.review``), so erasure leaves no copy behind."""
+        from .review.db import forget
+
         t = self._table()
         with self.engine.begin() as conn:
-            return conn.execute(sa.delete(t).where(t.c.sender_id.in_(senders))).rowcount or 0
+            n = conn.execute(sa.delete(t).where(t.c.sender_id.in_(senders))).rowcount or 0
+            forget(conn, senders)
+            return n
 
     def close(self) -> None:
         self.engine.dispose()
