@@ -81,7 +81,7 @@ for i in $(seq 1 "$RASA_N"); do
   web_servers+="    server 127.0.0.1:$wport;"$'\n'
 done
 cat > "$DIR/nginx.conf" <<EOF
-# Written by scripts/scaled.sh; see deploy/nginx.conf for the deployment version.
+# Written by scripts/scaled.sh; deploy/nginx-front.conf and deploy/nginx-actions.conf are the deployment versions.
 worker_processes 1;
 pid $DIR/nginx.pid;
 error_log $DIR/nginx-error.log warn;
