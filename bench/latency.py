@@ -50,7 +50,7 @@ def server_pids() -> dict[str, list[int]]:
             continue
         if "rasa_sdk" in cmd and "--actions" in cmd:
             found["actions"].append(int(pid))
-        elif "bin/rasa run" in cmd:
+        elif "bin/rasa run" in cmd or "rasa_launch run" in cmd:
             found["rasa"].append(int(pid))
     return found
 

@@ -24,7 +24,7 @@ pids+=($!)
 # stays off unless RASA_API_TOKEN is set, and then it demands that token.
 api=()
 if [ -n "${RASA_API_TOKEN:-}" ]; then api=(--enable-api --auth-token "$RASA_API_TOKEN"); fi
-.venv/bin/rasa run --model "$MODEL" --endpoints "var/endpoints-$RASA_PORT.yml" --credentials credentials.yml \
+.venv/bin/python -m bot.rasa_launch run --model "$MODEL" --endpoints "var/endpoints-$RASA_PORT.yml" --credentials credentials.yml \
   -i 127.0.0.1 --port "$RASA_PORT" "${api[@]}" > var/rasa.log 2>&1 &
 pids+=($!)
 .venv/bin/python -m bot.web.server --port "$WEB_PORT" --rasa "$RASA_URL" > var/web.log 2>&1 &

@@ -73,7 +73,7 @@ done
 $PY -m bot endpoints --action-url "http://127.0.0.1:$ACTION_LB/webhook" --out "$DIR/endpoints.yml"
 for i in $(seq 1 "$RASA_N"); do
   rport=$((BASE + 100 + i)) wport=$((BASE + 200 + i))
-  .venv/bin/rasa run --model "$MODEL" --endpoints "$DIR/endpoints.yml" --credentials credentials.yml \
+  $PY -m bot.rasa_launch run --model "$MODEL" --endpoints "$DIR/endpoints.yml" --credentials credentials.yml \
     -i 127.0.0.1 --port "$rport" > "$DIR/rasa-$i.log" 2>&1 &
   pids+=($!)
   $PY -m bot.web.server --port "$wport" --rasa "http://127.0.0.1:$rport" > "$DIR/web-$i.log" 2>&1 &
