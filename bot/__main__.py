@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from . import kb, settings
+from .review import cli as review_cli
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -117,8 +118,6 @@ def main(argv: list[str] | None = None) -> int:
     delete.add_argument("sender_id")
     logs_sub.add_parser("list", help="conversation ids with their last activity time")
     logs.set_defaults(func=cmd_logs)
-    from .review import cli as review_cli
-
     review_cli.add_parser(sub, str(settings.FAQ_DIR))
     ends = sub.add_parser("endpoints", help="write Rasa's endpoints file for the configured stores")
     ends.add_argument("--action-url", required=True)
