@@ -1,5 +1,5 @@
 # The two commands a fresh machine needs: `make run` and `make test`.
-.PHONY: run test setup train check lock bench clean
+.PHONY: run test setup train check lock bench scaled clean
 
 setup:
 	@scripts/setup.sh
@@ -14,11 +14,15 @@ run: check train
 	@scripts/run.sh
 
 test: check
+	@scripts/setup.sh --test-tools
 	@scripts/test.sh
 
 bench: check train
 	@.venv/bin/python bench/matcher.py
 	@PYTHONPATH=. .venv/bin/python bench/latency.py --start -n 500 -c 1 -c 10
+
+scaled: check train
+	@scripts/scaled.sh
 
 lock: setup
 	@.venv/bin/pip freeze | sed '1i # Exact versions for a reproducible install (pip install -r requirements.txt -c constraints.txt).\n# Regenerate with: make lock' > constraints.txt

@@ -57,7 +57,7 @@ def validate(form: Mapping[str, Any]) -> tuple[CallbackRequest | None, dict[str,
 
 
 class CallbackStore:
-    """Durable queue of callback requests (operators mark them done)."""
+    """Durable queue of callback requests; operators mark them done (who and when is kept)."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -69,6 +69,11 @@ class CallbackStore:
                 "name TEXT NOT NULL, contact TEXT NOT NULL, preferred_time TEXT NOT NULL, about TEXT NOT NULL, "
                 "conversation TEXT, done INTEGER NOT NULL DEFAULT 0)"
             )
+            # Added for the operator console; older files get the columns on first open.
+            have = {r["name"] for r in db.execute("PRAGMA table_info(callbacks)")}
+            for column in ("done_at", "done_by"):
+                if column not in have:
+                    db.execute(f"ALTER TABLE callbacks ADD COLUMN {column} TEXT")
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=10)
@@ -84,11 +89,26 @@ class CallbackStore:
             )
             return int(cur.lastrowid)
 
+    def get(self, callback_id: int) -> dict[str, Any] | None:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM callbacks WHERE id = ?", (callback_id,)).fetchone()
+        return dict(row) if row else None
+
     def list(self, include_done: bool = False) -> list[dict[str, Any]]:
+        """Oldest first: the queue is worked in the order people asked."""
         sql = "SELECT * FROM callbacks" + ("" if include_done else " WHERE done = 0") + " ORDER BY id"
         with self._connect() as db:
             return [dict(r) for r in db.execute(sql)]
 
-    def mark_done(self, callback_id: int) -> bool:
+    def list_done(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The most recently completed requests, newest first."""
+        with self._connect() as db:
+            return [dict(r) for r in db.execute(
+                "SELECT * FROM callbacks WHERE done = 1 ORDER BY done_at DESC, id DESC LIMIT ?", (limit,))]
+
+    def mark_done(self, callback_id: int, by: str | None = None) -> bool:
+        """True when an open request was closed; False if unknown or already done."""
+        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         with self._lock, self._connect() as db:
-            return db.execute("UPDATE callbacks SET done = 1 WHERE id = ?", (callback_id,)).rowcount == 1
+            return db.execute("UPDATE callbacks SET done = 1, done_at = ?, done_by = ? WHERE id = ? AND done = 0",
+                              (now, by, callback_id)).rowcount == 1
