@@ -50,6 +50,13 @@ def cmd_nlu_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _side_stores():
+    """The stores that also hold words from a conversation: staff comments and callbacks."""
+    from . import callbacks, operator_log
+
+    return operator_log.OperatorLog(operator_log.default_path()), callbacks.CallbackStore(callbacks.default_path())
+
+
 def cmd_logs(args: argparse.Namespace) -> int:
     """Retention, subject-access export and erasure on the conversation log."""
     from . import logstore
@@ -60,11 +67,18 @@ def cmd_logs(args: argparse.Namespace) -> int:
             days = args.days if args.days is not None else logstore.retention_days()
             gone = store.purge(days)
             print(f"logs: deleted {len(gone)} conversation(s) with no activity in the last {days:g} days")
+            comments, requests = _side_stores()
+            print(f"logs: deleted {comments.purge_comments(days)} staff comment(s) and "
+                  f"{requests.purge_done(days)} completed callback request(s) older than {days:g} days")
         elif args.action == "export":
             text = logstore.write_export(store, args.sender_id, Path(args.out) if args.out else None)
             print(f"logs: conversation {args.sender_id} written to {args.out}" if args.out else text)
         elif args.action == "delete":
             n = store.delete(args.sender_id)
+            comments, requests = _side_stores()
+            extra = comments.forget_conversation(args.sender_id) + requests.forget_conversation(args.sender_id)
+            if extra:
+                print(f"logs: deleted {extra} staff comment(s) and callback request(s) from {args.sender_id}")
             if not n:
                 print(f"logs: no conversation {args.sender_id!r}; nothing deleted")
                 return 1

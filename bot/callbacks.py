@@ -6,12 +6,15 @@ every field's error at once, worded for a GOV.UK-style error summary.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
+
+from .settings import ROOT
 
 TIMES = {"morning": "Morning (9am to 12pm)", "afternoon": "Afternoon (12pm to 5pm)", "any": "Any time"}
 _PHONE = re.compile(r"^(?:\+44\s?|0)(?:\d\s?){9,10}$")
@@ -112,3 +115,18 @@ class CallbackStore:
         with self._lock, self._connect() as db:
             return db.execute("UPDATE callbacks SET done = 1, done_at = ?, done_by = ? WHERE id = ? AND done = 0",
                               (now, by, callback_id)).rowcount == 1
+
+    def forget_conversation(self, conversation: str) -> int:
+        """Erase the requests made from one conversation (an erasure request)."""
+        with self._lock, self._connect() as db:
+            return db.execute("DELETE FROM callbacks WHERE conversation = ?", (conversation,)).rowcount
+
+    def purge_done(self, days: float) -> int:
+        """Delete requests done more than ``days`` ago; open ones stay until someone calls back."""
+        cutoff = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)).isoformat(timespec="seconds")
+        with self._lock, self._connect() as db:
+            return db.execute("DELETE FROM callbacks WHERE done = 1 AND done_at < ?", (cutoff,)).rowcount
+
+
+def default_path() -> Path:
+    return Path(os.environ.get("CALLBACK_DB", ROOT / "var" / "callbacks.db"))

@@ -88,6 +88,14 @@ class OperatorLog:
         with self._lock, self._connect() as db:
             return db.execute("DELETE FROM answer_comments WHERE conversation = ?", (conversation,)).rowcount
 
+    def purge_comments(self, days: float) -> int:
+        """Delete staff comments older than ``days`` (the same retention as conversations)."""
+        import time
+
+        with self._lock, self._connect() as db:
+            return db.execute("DELETE FROM answer_comments WHERE created_ts < ?",
+                              (time.time() - days * 86400,)).rowcount
+
     def recent(self, limit: int = 50, verdict: str | None = None) -> list[dict[str, Any]]:
         """Newest first; only one verdict kind when ``verdict`` is given."""
         sql = "SELECT * FROM verdicts" + (" WHERE verdict = ?" if verdict else "") + " ORDER BY id DESC LIMIT ?"

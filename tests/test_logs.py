@@ -72,9 +72,13 @@ def seeded(store_url, model):
     return store_url
 
 
+SIDE = Path(__import__("tempfile").mkdtemp(prefix="logs-side-"))
+SIDE_ENV = {"CALLBACK_DB": str(SIDE / "callbacks.db"), "OPERATOR_DB": str(SIDE / "operator.db")}
+
+
 def _python(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+                          env={**os.environ, "PYTHONPATH": str(ROOT), **SIDE_ENV})
 
 
 def test_export_holds_the_whole_conversation(seeded, tmp_path):
@@ -133,3 +137,24 @@ def test_endpoints_file_for_each_store():
         logstore.tracker_store_config("mysql://x/y")
     with pytest.raises(ValueError, match="file path"):
         logstore.tracker_store_config("sqlite:///")
+
+
+def test_erasure_and_retention_cover_comments_and_callbacks(tmp_path):
+    from bot.callbacks import CallbackRequest, CallbackStore
+    from bot.operator_log import OperatorLog
+
+    db = f"sqlite:///{tmp_path / 'empty.db'}"
+    requests_, comments = CallbackStore(Path(SIDE_ENV["CALLBACK_DB"])), OperatorLog(Path(SIDE_ENV["OPERATOR_DB"]))
+    mine = requests_.add(CallbackRequest("Sam", "07700 900123", "any", "pensions"), "erase-me")
+    other = requests_.add(CallbackRequest("Kim", "07700 900456", "any", "tupe"), "keep-me")
+    comments.add_comment("erase-me", None, "wrong answer")
+    done = _python("logs", "--db", db, "delete", "erase-me")
+    assert "deleted 2 staff comment(s) and callback request(s)" in done.stdout
+    assert requests_.get(mine) is None and requests_.get(other) is not None
+    assert comments.comments("erase-me") == []
+    # Retention: completed requests go after the limit; open ones stay until someone calls back.
+    requests_.mark_done(other, "op")
+    time.sleep(1.2)
+    purged = _python("logs", "--db", db, "purge", "--days", str(1 / 86400))
+    assert "1 completed callback request(s)" in purged.stdout
+    assert requests_.get(other) is None
