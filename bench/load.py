@@ -75,7 +75,8 @@ def one_message(session: requests.Session, url: str, text: str, tally: Tally, ti
                 error = "assistant unavailable reply"
     except requests.RequestException as exc:
         error = type(exc).__name__
-    tally.add(time.perf_counter() - start, session.cookies.get(COOKIE), error)
+    cookie = session.cookies.get(COOKIE)
+    tally.add(time.perf_counter() - start, cookie.split(".")[0] if cookie else None, error)
 
 
 def user(url: str, dialogues: list[list[str]], tally: Tally, stop: threading.Event, budget: itertools.count,

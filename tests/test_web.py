@@ -96,8 +96,8 @@ def test_sender_id_is_issued_by_the_server_and_kept(tmp_path):
 
     async def scenario(client):
         r1 = await client.post("/api/chat", json={"message": "hello"})
-        sid = r1.cookies[COOKIE].value
-        assert guard.valid_sender_id(sid)
+        sid = guard.sender_from_cookie(r1.cookies[COOKIE].value, guard.conversation_key())
+        assert sid and guard.valid_sender_id(sid)
         await client.post("/api/chat", json={"message": "again"})
         assert [m["sender"] for m in fake.received] == [sid, sid]
         await client.post("/api/restart")
@@ -427,3 +427,23 @@ def test_credentials_from_environment_and_file(tmp_path):
     with pytest.raises(auth.ConfigError):
         auth.Credentials.from_environment({"OPERATOR_USERNAME": "a", "OPERATOR_PASSWORD_HASH": "md5$x"}, tmp_path / "x")
     assert auth.safe_next("//evil.example") == "/operator" and auth.safe_next("/operator/queue") == "/operator/queue"
+
+
+def test_a_forged_or_foreign_cookie_never_reaches_another_conversation(tmp_path):
+    fake = FakeRasa()
+    victim = "0123456789abcdef0123456789abcdef"
+
+    async def scenario(client):
+        for forged in (victim, f"{victim}.{'0' * 32}", f"{victim}.", "../../etc", "x" * 5000):
+            client.session.cookie_jar.clear()
+            resp = await client.post("/api/chat", json={"message": "hello", "sender": victim},
+                                     headers={"Cookie": f"{COOKIE}={forged}"})
+            assert resp.status == 200
+            issued = resp.cookies[COOKIE].value
+            assert guard.sender_from_cookie(issued, guard.conversation_key()) not in (None, victim)
+        client.session.cookie_jar.clear()
+        history = await client.get("/api/history", headers={"Cookie": f"{COOKIE}={victim}"})
+        assert (await history.json())["turns"] == []
+
+    run_with(fake, scenario, tmp_path)
+    assert victim not in {m["sender"] for m in fake.received}

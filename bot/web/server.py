@@ -102,16 +102,21 @@ def unavailable_reply() -> list[dict[str, Any]]:
              "custom": {"kind": "unavailable", "phone": phone, "hours": hours}}]
 
 
+KEY = web.AppKey("conversation_key", bytes)
+
+
 def sender_of(request: web.Request) -> tuple[str, bool]:
-    sid = request.cookies.get(COOKIE)
-    if guard.valid_sender_id(sid):
+    """The conversation of a cookie this server signed, or a new one (a forged or foreign
+    cookie gets a fresh conversation, never someone else's)."""
+    sid = guard.sender_from_cookie(request.cookies.get(COOKIE), request.app[KEY])
+    if sid:
         return sid, False
     return guard.new_sender_id(), True
 
 
-def _set_sender(resp: web.StreamResponse, sid: str) -> None:
+def _set_sender(resp: web.StreamResponse, sid: str, key: bytes) -> None:
     # A session cookie (no expiry): the conversation lasts as long as the browser session.
-    resp.set_cookie(COOKIE, sid, httponly=True, samesite="Strict", path="/")
+    resp.set_cookie(COOKIE, guard.sign_sender_id(sid, key), httponly=True, samesite="Strict", path="/")
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
@@ -164,7 +169,7 @@ async def chat(request: web.Request) -> web.Response:
         out["stored_as"] = shown
     resp = web.json_response(out)
     if fresh:
-        _set_sender(resp, sid)
+        _set_sender(resp, sid, request.app[KEY])
     return resp
 
 
@@ -182,8 +187,8 @@ def _attach_comments(turns: list[dict[str, Any]], comments: list[dict[str, Any]]
 
 async def history(request: web.Request) -> web.Response:
     """The conversation so far for this browser session (empty for a new one)."""
-    sid = request.cookies.get(COOKIE)
-    if not guard.valid_sender_id(sid):
+    sid = guard.sender_from_cookie(request.cookies.get(COOKIE), request.app[KEY])
+    if not sid:
         return web.json_response({"turns": []})
     turns = await asyncio.get_running_loop().run_in_executor(None, request.app[TRANSCRIPTS].history, sid)
     turns = _attach_comments(turns, request.app[FEEDBACK].comments(sid, limit=500))
@@ -208,7 +213,7 @@ async def callback(request: web.Request) -> web.Response:
 async def restart(request: web.Request) -> web.Response:
     """Start a new conversation: a fresh id, so the old one is left as it was."""
     resp = web.json_response({"ok": True})
-    _set_sender(resp, guard.new_sender_id())
+    _set_sender(resp, guard.new_sender_id(), request.app[KEY])
     return resp
 
 
@@ -262,6 +267,21 @@ async def security_headers(request: web.Request,
     return resp
 
 
+MAX_BODY = 16 * 1024
+
+
+@web.middleware
+async def refuse_large_bodies(request: web.Request,
+                              handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    """Answer 413 and close the connection before reading a body over the limit (whatever the
+    method or path), so an oversized upload costs the server nothing and never hangs."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        resp = web.json_response({"error": "request too large"}, status=413)
+        resp.force_close()
+        return resp
+    return await handler(request)
+
+
 async def _start(app: web.Application) -> None:
     app[RELAY].session = ClientSession()
 
@@ -283,8 +303,9 @@ def make_app(rasa_url: str, timeout: float = 10.0, callback_db: Path | None = No
     """The whole site. ``credentials="env"`` reads the operator login from the environment or
     var/secrets.env; ``None`` turns the console off (it answers 401)."""
     kb_module.get()  # fail at start, not on the first message, if faq/ is broken
-    app = web.Application(client_max_size=16 * 1024, middlewares=[security_headers])
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[refuse_large_bodies, security_headers])
     app[RELAY] = Relay(rasa_url, timeout)
+    app[KEY] = guard.conversation_key()
     cb_path = _var("CALLBACK_DB", "callbacks.db", callback_db)
     app[CALLBACKS] = callbacks.CallbackStore(cb_path)
     app[TRANSCRIPTS] = Transcripts(tracker_url)

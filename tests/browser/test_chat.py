@@ -50,7 +50,7 @@ def restart(page) -> None:
 
 
 def conversation_id(page) -> str:
-    return next(c["value"] for c in page.context.cookies() if c["name"] == "mutuals_sid")
+    return next(c["value"] for c in page.context.cookies() if c["name"] == "mutuals_sid").split(".")[0]
 
 
 def test_first_use_privacy_notice_answer_and_reload(new_page, stack):
