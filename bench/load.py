@@ -8,6 +8,7 @@ stored in the tracker store equals the number sent (nothing lost).
 
     .venv/bin/python bench/load.py --start -c 1 -c 10 -c 50 --messages 300
     .venv/bin/python bench/load.py --start --soak 600 --rate 4      # 10-minute steady soak
+    .venv/bin/python bench/load.py --start --profile both -c 10      # single vs scaled, side by side
 """
 from __future__ import annotations
 
@@ -116,10 +117,10 @@ def run(url: str, users: int, messages: int | None, seconds: float | None, rate:
     return tally
 
 
-def stored_user_messages(tracker_db: Path, senders: set[str]) -> int:
+def stored_user_messages(tracker_url: str, senders: set[str]) -> int:
     import sqlalchemy as sa
 
-    engine = sa.create_engine(f"sqlite:///{tracker_db}")
+    engine = sa.create_engine(tracker_url)
     with engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT sender_id, COUNT(*) FROM events WHERE type_name = 'user' GROUP BY sender_id"))
         counts = dict(rows.all())
@@ -144,21 +145,41 @@ def main() -> None:
     parser.add_argument("--soak", type=float, help="run this many seconds at --rate instead")
     parser.add_argument("--rate", type=float, default=4.0, help="soak: total messages per second")
     parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument("--profile", choices=["single", "scaled", "both"], default="single",
+                        help="with --start: the single profile (make run), the scaled one (make scaled), or both "
+                             "one after the other in this run")
     args = parser.parse_args()
-    stack = None
-    if args.start:
+    if args.start and args.profile == "both":
+        for profile in ("single", "scaled"):
+            print(f"== {profile} profile", flush=True)
+            measure(args, profile)
+        return
+    measure(args, args.profile if args.start else None)
+
+
+def measure(args: argparse.Namespace, profile: str | None) -> None:
+    stack = scaled = None
+    if profile == "single":
         from tests.support.stack import Stack
 
         print("load: starting the assistant (model load takes 10-30 s)", flush=True)
         stack = Stack(ROOT / "models" / "current.tar.gz").start()
-        url = stack.url
+        url, tracker_url = stack.url, f"sqlite:///{stack.tracker_db}"
+    elif profile == "scaled":
+        from tests.support.scaled import ScaledProfile
+
+        print("load: starting the scaled profile (about a minute)", flush=True)
+        scaled = ScaledProfile().start()
+        url, tracker_url = scaled.url, scaled.db_url
     elif args.url:
-        url = args.url.rstrip("/")
+        url, tracker_url = args.url.rstrip("/"), None
     else:
-        parser.error("give --url or --start")
+        raise SystemExit("give --url or --start")
     try:
         if stack:
             pids = [p.pid for p in stack.procs] + ([stack.web.proc.pid] if stack.web else [])
+        elif scaled:
+            pids = scaled.pids()
         else:
             pids = [pid for group in server_pids().values() for pid in group]
         all_senders: set[str] = set()
@@ -177,13 +198,15 @@ def main() -> None:
                     print(f"    error: {e} x{tally.errors.count(e)}")
                 all_senders |= tally.senders
                 sent += tally.sent
-        if stack:
-            stored = stored_user_messages(stack.tracker_db, all_senders)
+        if tracker_url:
+            stored = stored_user_messages(tracker_url, all_senders)
             verdict = "nothing lost" if stored == sent else f"MISMATCH: {sent - stored} lost"
-            print(f"stored user messages {stored} of {sent} sent: {verdict}")
+            print(f"stored user messages {stored} of {sent} sent: {verdict}", flush=True)
     finally:
         if stack:
             stack.stop()
+        if scaled:
+            scaled.stop()
 
 
 if __name__ == "__main__":
