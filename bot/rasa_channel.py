@@ -6,12 +6,19 @@ only ever holds the redacted text; the kinds removed go into the message metadat
 reviewer can see that something was taken out. Client-supplied metadata and input-channel
 names are ignored: only the web server talks to this channel, and nothing it is sent should
 be able to dress itself up as another channel.
+
+If handling a message fails part-way (the tracker store is down, say), Rasa's REST channel
+still returns the replies collected so far, so the user sees an answer that was never logged.
+Here a failure drops them: the web server then gives its fixed "not responding" reply with
+the phone number, and the user knows to try again.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
+from sanic import Blueprint
 from sanic.request import Request
 
 from .redact import redact
@@ -33,3 +40,14 @@ class RedactingRestInput(RestInput):
         raw = super()._extract_message(request)
         kinds = redact(raw).kinds if isinstance(raw, str) else ()
         return {"redacted": list(kinds)} if kinds else None
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        async def all_or_nothing(message: UserMessage) -> None:
+            try:
+                await on_new_message(message)
+            except Exception:
+                if isinstance(message.output_channel, CollectingOutputChannel):
+                    message.output_channel.messages.clear()
+                raise
+
+        return super().blueprint(all_or_nothing)
