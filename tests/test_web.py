@@ -447,3 +447,24 @@ def test_a_forged_or_foreign_cookie_never_reaches_another_conversation(tmp_path)
 
     run_with(fake, scenario, tmp_path)
     assert victim not in {m["sender"] for m in fake.received}
+
+
+def test_a_request_that_trickles_its_body_is_cut_off(tmp_path, monkeypatch):
+    """A client that never finishes sending its body gets 408, not a worker held for ever."""
+    import asyncio
+
+    from bot.web import server
+
+    monkeypatch.setattr(server, "REQUEST_TIME_LIMIT", 0.5)
+    fake = FakeRasa()
+
+    async def scenario(client):
+        async def trickle():
+            yield b'{"message": "hel'
+            await asyncio.sleep(3)
+            yield b'lo"}'
+
+        resp = await client.post("/api/chat", data=trickle(), headers={"Content-Type": "application/json"})
+        assert resp.status == 408
+
+    run_with(fake, scenario, tmp_path)

@@ -282,6 +282,23 @@ async def refuse_large_bodies(request: web.Request,
     return await handler(request)
 
 
+# Longest any request may take, body upload included: above the relay's timeout to Rasa (so a
+# slow answer still arrives) but bounded, so a client trickling a body holds nothing for long.
+REQUEST_TIME_LIMIT = float(os.environ.get("WEB_REQUEST_TIME_LIMIT", 25))
+
+
+@web.middleware
+async def time_limit(request: web.Request,
+                     handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    """408 with a plain message when a request takes longer than REQUEST_TIME_LIMIT."""
+    try:
+        return await asyncio.wait_for(handler(request), REQUEST_TIME_LIMIT)
+    except asyncio.TimeoutError:
+        resp = web.json_response({"error": "request took too long"}, status=408)
+        resp.force_close()
+        return resp
+
+
 async def _start(app: web.Application) -> None:
     app[RELAY].session = ClientSession()
 
@@ -303,7 +320,7 @@ def make_app(rasa_url: str, timeout: float = 10.0, callback_db: Path | None = No
     """The whole site. ``credentials="env"`` reads the operator login from the environment or
     var/secrets.env; ``None`` turns the console off (it answers 401)."""
     kb_module.get()  # fail at start, not on the first message, if faq/ is broken
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[refuse_large_bodies, security_headers])
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[refuse_large_bodies, time_limit, security_headers])
     app[RELAY] = Relay(rasa_url, timeout)
     app[KEY] = guard.conversation_key()
     cb_path = _var("CALLBACK_DB", "callbacks.db", callback_db)
