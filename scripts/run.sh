@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start the action server, Rasa and the web server (staff chat and operator console) on
+# Start the action server, Rasa and the web server (staff chat, operator and review consoles) on
 # 127.0.0.1, wait until they answer, and print the chat and operator URLs. Ctrl-C stops all
 # three. Logs: var/actions.log, var/rasa.log, var/web.log.
 set -euo pipefail
@@ -38,6 +38,11 @@ for _ in $(seq 1 180); do
       echo "run: operator console at http://127.0.0.1:$WEB_PORT/operator"
     else
       echo "run: operator console is off: set OPERATOR_USERNAME and OPERATOR_PASSWORD (or OPERATOR_PASSWORD_HASH) or put them in var/secrets.env"
+    fi
+    if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$WEB_PORT/review/login")" = 200 ]; then
+      echo "run: review console at http://127.0.0.1:$WEB_PORT/review"
+    else
+      echo "run: review console is off: set REVIEWER_USERNAME and REVIEWER_PASSWORD (or REVIEWER_PASSWORD_HASH) or put them in var/secrets.env"
     fi
     wait -n "${pids[@]}" || true
     echo "run: a process stopped; see var/*.log"; exit 1

@@ -38,7 +38,7 @@ def test_only_nginx_is_published_and_nothing_secret_is_written(compose):
     published = [name for name, svc in compose["services"].items() if svc.get("ports")]
     assert published == ["nginx"]
     text = (DEPLOY / "compose.yml").read_text()
-    for key in ("POSTGRES_PASSWORD", "OPERATOR_PASSWORD_HASH", "MUTUALS_LINE_PHONE"):
+    for key in ("POSTGRES_PASSWORD", "OPERATOR_PASSWORD_HASH", "REVIEWER_PASSWORD_HASH", "MUTUALS_LINE_PHONE"):
         for value in re.findall(rf"{key}: (\S+)", text):
             assert value.startswith("${"), f"{key} must come from the environment, not {value!r}"
     assert (ROOT / ".gitignore").read_text().count("deploy/.env") == 1

@@ -259,6 +259,7 @@ def write_charts(ins: Insights, out_dir: Path) -> list[Path]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -279,6 +280,8 @@ def write_charts(ins: Insights, out_dir: Path) -> list[Path]:
     ax.plot(x, [d["user_turns"] for d in ins.per_day], color="#d4351c", marker="o", markersize=3, label="user messages")
     step = max(1, len(days) // 12)  # at most about a dozen date labels
     ax.set_xticks(x[::step], days[::step], rotation=45, ha="right")
+    ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(f"Volume per day ({period}, UTC)")
     ax.legend()
     save(fig, "volume.png")
@@ -298,6 +301,7 @@ def write_charts(ins: Insights, out_dir: Path) -> list[Path]:
     names = list(ins.topics)[::-1]
     ax.barh(names or ["(none)"], [ins.topics[n] for n in names] or [0], color="#1d70b8")
     ax.set_xlabel("question turns")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("Topic mix")
     save(fig, "topics.png")
 
@@ -307,6 +311,8 @@ def write_charts(ins: Insights, out_dir: Path) -> list[Path]:
     if ins.operator is not None:
         bars["operator: not right"] = ins.operator["not_right"]
     ax.bar(list(bars), list(bars.values()), color="#505a5f")
+    ax.set_ylim(0, max(1, *bars.values()) * 1.1)  # counts: never a negative axis, even when all are 0
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("Feedback, handoffs and operator marks")
     ax.tick_params(axis="x", labelrotation=20)
     save(fig, "feedback.png")

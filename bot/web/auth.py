@@ -7,7 +7,12 @@ answers 401. Passwords are compared as PBKDF2 hashes with ``hmac.compare_digest`
 time taken does not tell how much of a guess was right. A session is a random token in an
 HttpOnly, SameSite=Strict cookie; every POST also needs the session's CSRF token.
 
-``python -m bot.web.auth hash`` prints an ``OPERATOR_PASSWORD_HASH`` line for a password.
+The reviewers' console (``/review``, ``bot/web/review.py``) has its own account the same way:
+``REVIEWER_USERNAME`` with ``REVIEWER_PASSWORD`` or ``REVIEWER_PASSWORD_HASH`` (``prefix="REVIEWER"``),
+its own sessions and its own cookie, so neither login opens the other console.
+
+``python -m bot.web.auth hash`` prints an ``OPERATOR_PASSWORD_HASH`` line for a password
+(``python -m bot.web.auth hash reviewer``: a ``REVIEWER_PASSWORD_HASH`` line).
 """
 from __future__ import annotations
 
@@ -46,15 +51,16 @@ def hash_password(password: str, salt: bytes | None = None, iterations: int = IT
     return f"pbkdf2_sha256${iterations}${salt.hex()}${digest.hex()}"
 
 
-def _parse_hash(value: str) -> tuple[int, bytes, bytes]:
+def _parse_hash(value: str, name: str = "OPERATOR_PASSWORD_HASH") -> tuple[int, bytes, bytes]:
     try:
         scheme, iterations, salt, digest = value.strip().split("$")
         if scheme != "pbkdf2_sha256":
             raise ValueError(scheme)
         return int(iterations), bytes.fromhex(salt), bytes.fromhex(digest)
     except ValueError as exc:
-        raise ConfigError("OPERATOR_PASSWORD_HASH must look like pbkdf2_sha256$ITERATIONS$SALT$HASH "
-                          "(make one with: python -m bot.web.auth hash)") from exc
+        which = " reviewer" if name.startswith("REVIEWER") else ""
+        raise ConfigError(f"{name} must look like pbkdf2_sha256$ITERATIONS$SALT$HASH "
+                          f"(make one with: python -m bot.web.auth hash{which})") from exc
 
 
 def read_secrets_file(path: Path) -> dict[str, str]:
@@ -77,7 +83,8 @@ def read_secrets_file(path: Path) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Credentials:
-    """One operator account (the name is recorded with every verdict and "done")."""
+    """One account (an operator's name is recorded with every verdict and "done", a
+    reviewer's with every state, note and proposal)."""
 
     username: str
     iterations: int
@@ -89,25 +96,28 @@ class Credentials:
         return cls.from_hash(username, hash_password(password))
 
     @classmethod
-    def from_hash(cls, username: str, value: str) -> "Credentials":
-        iterations, salt, digest = _parse_hash(value)
+    def from_hash(cls, username: str, value: str, prefix: str = "OPERATOR") -> "Credentials":
+        iterations, salt, digest = _parse_hash(value, f"{prefix}_PASSWORD_HASH")
         return cls(username, iterations, salt, digest)
 
     @classmethod
-    def from_environment(cls, environ: dict[str, str] | None = None, secrets_file: Path | None = None
-                         ) -> "Credentials | None":
-        """The environment first, then var/secrets.env; None when neither names an operator."""
+    def from_environment(cls, environ: dict[str, str] | None = None, secrets_file: Path | None = None,
+                         prefix: str = "OPERATOR") -> "Credentials | None":
+        """The environment first, then var/secrets.env; None when neither names an account.
+
+        ``prefix`` picks the account: ``OPERATOR`` (``OPERATOR_USERNAME``...) or ``REVIEWER``."""
         env = dict(os.environ if environ is None else environ)
-        names = ("OPERATOR_USERNAME", "OPERATOR_PASSWORD", "OPERATOR_PASSWORD_HASH")
-        source = env if any(env.get(k) for k in names) else read_secrets_file(secrets_file or SECRETS_FILE)
-        username = (source.get("OPERATOR_USERNAME") or "").strip()
-        password = source.get("OPERATOR_PASSWORD") or ""
-        hashed = source.get("OPERATOR_PASSWORD_HASH") or ""
+        user_key, pw_key, hash_key = f"{prefix}_USERNAME", f"{prefix}_PASSWORD", f"{prefix}_PASSWORD_HASH"
+        source = env if any(env.get(k) for k in (user_key, pw_key, hash_key)) else \
+            read_secrets_file(secrets_file or SECRETS_FILE)
+        username = (source.get(user_key) or "").strip()
+        password = source.get(pw_key) or ""
+        hashed = source.get(hash_key) or ""
         if not (username or password or hashed):
             return None
         if not username or not (password or hashed):
-            raise ConfigError("set both OPERATOR_USERNAME and OPERATOR_PASSWORD (or OPERATOR_PASSWORD_HASH)")
-        return cls.from_hash(username, hashed) if hashed else cls.from_password(username, password)
+            raise ConfigError(f"set both {user_key} and {pw_key} (or {hash_key})")
+        return cls.from_hash(username, hashed, prefix) if hashed else cls.from_password(username, password)
 
     def verify(self, username: str, password: str) -> bool:
         """Both compared in constant time; the hash is always computed, right name or not."""
@@ -125,7 +135,7 @@ class Session:
 
 
 class Sessions:
-    """Signed-in operators, in memory: a restart of the web server signs everyone out."""
+    """Signed-in people of one console, in memory: a restart of the web server signs everyone out."""
 
     def __init__(self, idle_seconds: float = SESSION_IDLE_SECONDS):
         self.idle = idle_seconds
@@ -180,30 +190,34 @@ def csrf_ok(request: web.Request, session: Session, form_token: str | None = Non
     return same_origin(request) and hmac.compare_digest(token.encode("utf-8"), session.csrf.encode("utf-8"))
 
 
-def set_cookie(resp: web.StreamResponse, request: web.Request, token: str) -> None:
-    resp.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/operator", secure=request.secure)
+def set_cookie(resp: web.StreamResponse, request: web.Request, token: str, name: str = COOKIE,
+               path: str = "/operator") -> None:
+    resp.set_cookie(name, token, httponly=True, samesite="Strict", path=path, secure=request.secure)
 
 
-def safe_next(value: object) -> str:
-    """Where to go after signing in: only a page of the console itself."""
-    if isinstance(value, str) and value.startswith("/operator") and "//" not in value and "\\" not in value:
+def safe_next(value: object, base: str = "/operator") -> str:
+    """Where to go after signing in: only a page of the console itself (``base`` and below)."""
+    if (isinstance(value, str) and (value == base or value.startswith((base + "/", base + "?")))
+            and "//" not in value and "\\" not in value):
         return value
-    return "/operator"
+    return base
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if args != ["hash"]:
-        print("usage: python -m bot.web.auth hash   (prints an OPERATOR_PASSWORD_HASH line)")
+    if args not in (["hash"], ["hash", "reviewer"], ["hash", "operator"]):
+        print("usage: python -m bot.web.auth hash [reviewer]   (prints an OPERATOR_PASSWORD_HASH line,\n"
+              "       or with `reviewer` a REVIEWER_PASSWORD_HASH line)")
         return 2
-    password = getpass.getpass("Operator password: ")
+    who = "REVIEWER" if args[-1] == "reviewer" else "OPERATOR"
+    password = getpass.getpass(f"{who.title()} password: ")
     if len(password) < 12:
         print("Use at least 12 characters.")
         return 1
     if getpass.getpass("Again: ") != password:
         print("The two passwords differ.")
         return 1
-    print(f"OPERATOR_PASSWORD_HASH={hash_password(password)}")
+    print(f"{who}_PASSWORD_HASH={hash_password(password)}")
     return 0
 
 

@@ -1,4 +1,5 @@
-"""The web server: the staff chat (``/``) and the operator console (``/operator``).
+"""The web server: the staff chat (``/``), the operator console (``/operator``) and the
+reviewers' console (``/review``, ``review.py``).
 
 The chat relays messages to Rasa's REST channel with server-issued conversation ids. Only
 button payloads the assistant itself offered in the latest reply are passed to Rasa as
@@ -25,7 +26,7 @@ from .. import logstore, respond
 from ..operator_log import OperatorLog
 from ..redact import redact
 from ..settings import ROOT
-from . import assets, auth, guard, operator, pages
+from . import assets, auth, guard, operator, pages, review
 from .transcript import Transcripts
 
 STATIC = Path(__file__).parent / "static"
@@ -250,7 +251,7 @@ def _harden(headers: Any, path: str) -> None:
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "same-origin")
-    if path.startswith("/api/") or path.startswith("/operator"):
+    if path.startswith(("/api/", "/operator", "/review")):
         headers.setdefault("Cache-Control", "no-store")
 
 
@@ -315,10 +316,13 @@ def _var(name: str, default: str, given: Path | None) -> Path:
 
 def make_app(rasa_url: str, timeout: float = 10.0, callback_db: Path | None = None, *,
              tracker_url: str | None = None, operator_db: Path | None = None,
-             credentials: auth.Credentials | None | str = "env", client_timeout_ms: int | None = None
-             ) -> web.Application:
+             credentials: auth.Credentials | None | str = "env", client_timeout_ms: int | None = None,
+             reviewer_credentials: auth.Credentials | None | str = "env",
+             review_config: review.Config | None = None) -> web.Application:
     """The whole site. ``credentials="env"`` reads the operator login from the environment or
-    var/secrets.env; ``None`` turns the console off (it answers 401)."""
+    var/secrets.env; ``None`` turns the console off (it answers 401). ``reviewer_credentials``
+    does the same for the reviewers' console (``REVIEWER_USERNAME``...); ``review_config`` says
+    where it writes proposals and tests (default: the CLI's places, or ``REVIEW_*`` variables)."""
     kb_module.get()  # fail at start, not on the first message, if faq/ is broken
     app = web.Application(client_max_size=MAX_BODY, middlewares=[refuse_large_bodies, time_limit, security_headers])
     app[RELAY] = Relay(rasa_url, timeout)
@@ -343,6 +347,12 @@ def make_app(rasa_url: str, timeout: float = 10.0, callback_db: Path | None = No
     creds = auth.Credentials.from_environment() if credentials == "env" else credentials
     assert creds is None or isinstance(creds, auth.Credentials)
     operator.setup(app, creds, app[CALLBACKS], app[FEEDBACK])
+    reviewers = (auth.Credentials.from_environment(prefix="REVIEWER") if reviewer_credentials == "env"
+                 else reviewer_credentials)
+    assert reviewers is None or isinstance(reviewers, auth.Credentials)
+    review.setup(app, reviewers, review_config or review.Config.from_environment(
+        app[TRANSCRIPTS].url, cb_path, op_path,
+        cache_dir=cb_path.parent / "review-cache" if callback_db else None))
     app.on_startup.append(_start)
     app.on_cleanup.append(_stop)
     return app
@@ -362,6 +372,8 @@ def main() -> None:
         raise SystemExit(f"web: {exc}") from exc
     log.info("operator console %s", "on at /operator" if operator.enabled(app) else
              "off: set OPERATOR_USERNAME and OPERATOR_PASSWORD (or OPERATOR_PASSWORD_HASH) or var/secrets.env")
+    log.info("review console %s", "on at /review" if review.enabled(app) else
+             "off: set REVIEWER_USERNAME and REVIEWER_PASSWORD (or REVIEWER_PASSWORD_HASH) or var/secrets.env")
     web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
 
 

@@ -3,7 +3,8 @@ with the trained model, and the web server, each a subprocess on a free 127.0.0.
 
 One stack per test session (the model loads in 10-30 s). Conversations (the tracker store),
 callbacks and the operator log go to a fresh folder under var/, removed at the end, so tests
-never touch a developer's own data. Logs: var/test-stack-*.log.
+never touch a developer's own data; so do the review console's proposals, test exports (a copy
+of tests/eval/questions.yml) and chart cache. Logs: var/test-stack-*.log.
 """
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def wait_for(url: str, proc: subprocess.Popen, log: Path, seconds: float, ok=(20
 
 
 def _env(**extra: str) -> dict[str, str]:
-    drop = ("OPERATOR_", "TRACKER_DB", "CALLBACK_DB", "WEB_", "RASA_URL", "MUTUALS_LINE")
+    drop = ("OPERATOR_", "REVIEW", "TRACKER_DB", "CALLBACK_DB", "WEB_", "RASA_URL", "MUTUALS_LINE")
     env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
     env.update(RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore",
                PYTHONPATH=str(ROOT), SANIC_HOST="127.0.0.1")
@@ -80,6 +81,8 @@ class Stack:
     data: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="test-stack-", dir=VAR)))
     operator_user: str = "test-operator"
     operator_password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+    reviewer_user: str = "test-reviewer"
+    reviewer_password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     procs: list[subprocess.Popen] = field(default_factory=list)
     web: WebServer | None = None
     rasa_url: str = ""
@@ -93,6 +96,10 @@ class Stack:
     @property
     def tracker_db(self) -> Path:
         return self.data / "tracker.db"
+
+    def review_dir(self, name: str = "web") -> Path:
+        """Where the web server ``name`` writes the review console's proposals and tests."""
+        return self.data / name / "review"
 
     def _log(self, name: str) -> Path:
         return VAR / f"test-stack-{name}.log"
@@ -138,7 +145,9 @@ class Stack:
 
     def start_web(self, rasa_url: str, name: str, operator: bool, timeout: float = 10.0,
                   client_timeout_ms: int | None = None) -> WebServer:
-        """A web server on its own data folder; ``operator=False`` starts it with no login set up."""
+        """A web server on its own data folder; ``operator=False`` starts it with no login set up
+        (neither the operator's nor the reviewer's). The review console writes proposals, test
+        exports and charts under the data folder (``review_dir``), never into faq/ or tests/eval/."""
         port = free_port()
         data = self.data / name
         data.mkdir(exist_ok=True)
@@ -148,7 +157,13 @@ class Stack:
         if client_timeout_ms:
             extra["WEB_CLIENT_TIMEOUT_MS"] = str(client_timeout_ms)
         if operator:
-            extra.update(OPERATOR_USERNAME=self.operator_user, OPERATOR_PASSWORD=self.operator_password)
+            extra.update(OPERATOR_USERNAME=self.operator_user, OPERATOR_PASSWORD=self.operator_password,
+                         REVIEWER_USERNAME=self.reviewer_user, REVIEWER_PASSWORD=self.reviewer_password)
+        review_dir = data / "review"
+        review_dir.mkdir(exist_ok=True)
+        shutil.copy(ROOT / "tests" / "eval" / "questions.yml", review_dir / "questions.yml")
+        extra.update(REVIEW_PROPOSALS_DIR=str(review_dir / "proposals"), REVIEW_QUESTIONS=str(review_dir / "questions.yml"),
+                     REVIEW_STORIES=str(review_dir / "review_stories.yml"), REVIEW_CACHE_DIR=str(review_dir / "cache"))
         log = self._log(name)
         proc = subprocess.Popen([sys.executable, "-m", "bot.web.server", "--port", str(port), "--rasa", rasa_url],
                                 cwd=ROOT, env=_env(**extra), stdout=log.open("w"), stderr=subprocess.STDOUT)
