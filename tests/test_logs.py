@@ -10,51 +10,22 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
 from bot import logstore
+from tests.support import pgdb
 from tests.support.assistant import ROOT, Assistant
-
-PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def _postgres_db() -> str:
-    """A fresh database on the local PostgreSQL, so purges cannot touch anyone else's rows."""
-    import sqlalchemy as sa
-
-    name = f"mutuals_logs_{uuid.uuid4().hex[:10]}"
-    try:
-        engine = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - the message must say what is missing
-        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN} ({exc.__class__.__name__}: {exc}). "
-                    "Start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start")
-    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-
-
-def _drop_postgres_db(url: str) -> None:
-    import sqlalchemy as sa
-
-    name = url.rsplit("/", 1)[1]
-    engine = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
-
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def store_url(request, model, tmp_path_factory):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('logs') / 'tracker.db'}"
     else:
-        url = _postgres_db()
+        url = pgdb.create("mutuals_logs")
         yield url
-        _drop_postgres_db(url)
+        pgdb.drop(url)
 
 
 @pytest.fixture(scope="module")

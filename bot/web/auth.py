@@ -223,3 +223,34 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """The outcome of a sign-in form: a session token, or the error to show and its status."""
+
+    token: str | None = None
+    error: str | None = None
+    status: int = 200
+
+
+async def attempt_login(request: web.Request, sessions: "Sessions", credentials: "Credentials",
+                        username: str, password: str) -> LoginAttempt:
+    """The checks every console's sign-in makes, in order: same origin, the rate limit, both
+    fields given, then the password (hashed off the event loop, since PBKDF2 takes a while)."""
+    import asyncio
+
+    client = request.remote or "unknown"
+    if not same_origin(request):
+        return LoginAttempt(error="Sign in from this page", status=403)
+    if sessions.too_many_failures(client):
+        return LoginAttempt(error="Too many attempts. Wait 5 minutes, then try again", status=429)
+    if not username or not password:
+        return LoginAttempt(error="Enter your username and password", status=401)
+    ok = await asyncio.get_running_loop().run_in_executor(None, credentials.verify, username, password)
+    if not ok:
+        sessions.failed(client)
+        return LoginAttempt(error="The username or password is not right", status=401)
+    sessions.succeeded(client)
+    token, _ = sessions.create(credentials.username)
+    return LoginAttempt(token=token)

@@ -1351,22 +1351,11 @@ async def login(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     next_url = _next(form.get("next"))
     username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
-    sessions = request.app[SESSIONS]
-    client = request.remote or "unknown"
-    if not auth.same_origin(request):
-        return _login_page(next_url, "Sign in from this page", username, status=403)
-    if sessions.too_many_failures(client):
-        return _login_page(next_url, "Too many attempts. Wait 5 minutes, then try again", username, status=429)
-    if not username or not password:
-        return _login_page(next_url, "Enter your username and password", username, status=401)
-    ok = await _blocking(request.app[CREDENTIALS].verify, username, password)
-    if not ok:
-        sessions.failed(client)
-        return _login_page(next_url, "The username or password is not right", username, status=401)
-    sessions.succeeded(client)
-    token, _ = sessions.create(request.app[CREDENTIALS].username)
+    attempt = await auth.attempt_login(request, request.app[SESSIONS], request.app[CREDENTIALS], username, password)
+    if attempt.error:
+        return _login_page(next_url, attempt.error, username, status=attempt.status)
     resp = _redirect(next_url)
-    auth.set_cookie(resp, request, token, name=COOKIE, path=BASE)
+    auth.set_cookie(resp, request, attempt.token, name=COOKIE, path=BASE)
     return resp
 
 
