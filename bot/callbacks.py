@@ -111,7 +111,9 @@ class CallbackStore:
 
     def mark_done(self, callback_id: int, by: str | None = None) -> bool:
         """True when an open request was closed; False if unknown or already done."""
-        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        # Microseconds: with whole seconds a request closed at 12:00:00.9 and a one-second limit
+        # checked at 12:00:01.5 compare as equal, and the purge keeps it.
+        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
         with self._lock, self._connect() as db:
             return db.execute("UPDATE callbacks SET done = 1, done_at = ?, done_by = ? WHERE id = ? AND done = 0",
                               (now, by, callback_id)).rowcount == 1
@@ -123,7 +125,7 @@ class CallbackStore:
 
     def purge_done(self, days: float) -> int:
         """Delete requests done more than ``days`` ago; open ones stay until someone calls back."""
-        cutoff = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)).isoformat(timespec="seconds")
+        cutoff = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)).isoformat(timespec="microseconds")
         with self._lock, self._connect() as db:
             return db.execute("DELETE FROM callbacks WHERE done = 1 AND done_at < ?", (cutoff,)).rowcount
 
