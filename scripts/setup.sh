@@ -16,7 +16,7 @@ apt_install() {
 
 python_deps() {
   local stamp=.venv/.installed want
-  want=$(cat requirements.txt constraints.txt | sha256sum | cut -c1-16)
+  want=$(cat requirements.txt constraints.txt requirements-nodeps.txt | sha256sum | cut -c1-16)
   if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     return 0
   fi
@@ -31,6 +31,7 @@ python_deps() {
   {
     .venv/bin/python -m pip install --upgrade pip
     .venv/bin/python -m pip install -r requirements.txt -c constraints.txt
+    .venv/bin/python -m pip install --no-deps --require-hashes -r requirements-nodeps.txt
   } > var/pip.log 2>&1 || { echo "setup: pip install failed; last lines of var/pip.log:"; tail -20 var/pip.log; exit 1; }
   echo "$want" > "$stamp"
 }
