@@ -9,6 +9,7 @@ train: setup
 
 check: setup
 	@.venv/bin/python -m bot check
+	@.venv/bin/python -m bot warm
 
 run: check train
 	@scripts/run.sh

@@ -21,9 +21,12 @@ FallbackClassifier uses 0.35 (pass --threshold 0.35 to mimic the deployed bot).
     .venv/bin/python bench/hint3.py --verify        # recompute the authors' results/*.csv
     .venv/bin/python bench/hint3.py                  # 3 datasets x seeds 1,2,3 (several minutes)
     .venv/bin/python bench/hint3.py --datasets sofmattress --seeds 1 --threshold 0.35
+    .venv/bin/python bench/hint3.py --config bench/variants/x.yml --results bench/results/hint3_variants/x.txt
 
 Training runs `rasa train nlu` in a subprocess (log under the run's /tmp directory); the table
-is printed and written to bench/results/hint3.txt.
+is printed and written to bench/results/hint3.txt (or --results). --config compares another config
+file (a variant of config.yml); the project root is put on the import path so that custom
+components (bot.nlu_encoder) load in the training subprocess and here.
 """
 from __future__ import annotations
 
@@ -54,6 +57,9 @@ from sklearn.metrics import f1_score, matthews_corrcoef  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path("/work/shared/benchmarks/hint3")
 RESULTS = ROOT / "bench" / "results" / "hint3.txt"
+CONFIG = ROOT / "config.yml"
+if str(ROOT) not in sys.path:
+    sys.path.append(str(ROOT))  # custom components in config.yml (bot.nlu_encoder) for Agent.load
 OOS = "NO_NODES_DETECTED"
 DATASETS = ("sofmattress", "curekart", "powerplay11")
 METRICS = ("Accuracy", "Weighted F1", "Inscope Accuracy", "OOS Recall", "MCC")
@@ -172,9 +178,9 @@ def write_nlu(rows: list[dict[str, str]], names: dict[str, str], path: Path) -> 
     path.write_text(yaml.dump({"version": "3.1", "nlu": blocks}, Dumper=NluDumper, allow_unicode=True, sort_keys=False, width=10**6))
 
 
-def nlu_pipeline(seed: int) -> list[dict[str, Any]]:
+def nlu_pipeline(seed: int, config_file: Path = CONFIG) -> list[dict[str, Any]]:
     """config.yml's pipeline, read now, without DROPPED and with DIET's seed set."""
-    config = yaml.safe_load((ROOT / "config.yml").read_text())
+    config = yaml.safe_load(config_file.read_text())
     pipeline = [dict(c) for c in config["pipeline"] if c["name"] not in DROPPED]
     for component in pipeline:
         if component["name"] == "DIETClassifier":
@@ -182,13 +188,13 @@ def nlu_pipeline(seed: int) -> list[dict[str, Any]]:
     return pipeline
 
 
-def write_config(seed: int, path: Path) -> None:
+def write_config(seed: int, path: Path, config_file: Path = CONFIG) -> None:
     """Temporary NLU-only config: the project's recipe and language, no policies."""
-    config = yaml.safe_load((ROOT / "config.yml").read_text())
+    config = yaml.safe_load(config_file.read_text())
     out = {
         "recipe": config.get("recipe", "default.v1"),
         "language": config.get("language", "en"),
-        "pipeline": nlu_pipeline(seed),
+        "pipeline": nlu_pipeline(seed, config_file),
         "policies": [],
     }
     path.write_text(yaml.safe_dump(out, sort_keys=False))
@@ -198,8 +204,10 @@ def train(nlu: Path, config: Path, out: Path, name: str, log: Path) -> Path:
     """`rasa train nlu` in a subprocess, output to `log`; returns the model archive."""
     cmd = [sys.executable, "-m", "rasa", "train", "nlu", "--config", str(config), "--nlu", str(nlu),
            "--out", str(out), "--fixed-model-name", name]
+    env = os.environ.copy()  # cwd is the run directory: put the project root on the path for bot.*
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     with log.open("w") as f:
-        done = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=out, env=os.environ.copy())
+        done = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=out, env=env)
     model = out / f"{name}.tar.gz"
     if done.returncode != 0 or not model.exists():
         raise RuntimeError(f"training failed (exit {done.returncode}), see {log}")
@@ -238,7 +246,7 @@ def parse_all(model: Path, texts: list[str], names: dict[str, str]) -> tuple[lis
     return pred, score
 
 
-def run_one(dataset: str, seed: int, threshold: float, work: Path) -> dict[str, float]:
+def run_one(dataset: str, seed: int, threshold: float, work: Path, config_file: Path = CONFIG) -> dict[str, float]:
     """Train on one v2 train set with one seed and score its v2 test set."""
     train_rows = read_rows(DATA / "dataset" / "v2" / "train" / f"{dataset}_train.csv")
     test_rows = read_rows(DATA / "dataset" / "v2" / "test" / f"{dataset}_test.csv")
@@ -246,7 +254,7 @@ def run_one(dataset: str, seed: int, threshold: float, work: Path) -> dict[str, 
     run_dir = work / f"{dataset}-seed{seed}"
     run_dir.mkdir(parents=True, exist_ok=True)
     write_nlu(train_rows, names, run_dir / "nlu.yml")
-    write_config(seed, run_dir / "config.yml")
+    write_config(seed, run_dir / "config.yml", config_file)
     start = time.perf_counter()
     model = train(run_dir / "nlu.yml", run_dir / "config.yml", run_dir, "model", run_dir / "train.log")
     trained = time.perf_counter() - start
@@ -288,14 +296,15 @@ def per_seed(runs: dict[str, list[dict[str, float]]], seeds: list[int]) -> str:
     return "\n".join(lines)
 
 
-def report(runs: dict[str, list[dict[str, float]]], seeds: list[int], threshold: float, minutes: float) -> str:
+def report(runs: dict[str, list[dict[str, float]]], seeds: list[int], threshold: float, minutes: float,
+           config_file: Path = CONFIG) -> str:
     """Results file text: date, settings, config used, table."""
-    pipeline = yaml.safe_dump(nlu_pipeline(seeds[0]), sort_keys=False).replace(f"random_seed: {seeds[0]}", "random_seed: <seed>")
+    pipeline = yaml.safe_dump(nlu_pipeline(seeds[0], config_file), sort_keys=False).replace(f"random_seed: {seeds[0]}", "random_seed: <seed>")
     return (
         f"HINT3 v2 intent detection, bench/hint3.py, {dt.datetime.now():%Y-%m-%d %H:%M}\n"
         f"threshold {threshold} (fixed in advance), seeds {','.join(map(str, seeds))}, mean ± sample sd over seeds,"
         f" {minutes:.1f} min\n"
-        f"NLU pipeline: config.yml without {', '.join(sorted(DROPPED))}; no policies\n"
+        f"NLU pipeline: {shown(config_file)} without {', '.join(sorted(DROPPED))}; no policies\n"
         + "".join(f"    {line}\n" for line in pipeline.splitlines())
         + "\n" + table(runs) + "\n\n"
         + per_seed(runs, seeds) + "\n\n"
@@ -304,11 +313,19 @@ def report(runs: dict[str, list[dict[str, float]]], seeds: list[int], threshold:
     )
 
 
+def shown(path: Path) -> str:
+    """A path relative to the project root when it is inside it."""
+    path = path.resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated, from " + ",".join(DATASETS))
     parser.add_argument("--seeds", default="1,2,3", help="comma-separated DIET random seeds")
     parser.add_argument("--threshold", type=float, default=0.5, help="out of scope below this confidence")
+    parser.add_argument("--config", type=Path, default=CONFIG, help="config file whose pipeline is tested (default config.yml)")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where to write the table (default bench/results/hint3.txt)")
     parser.add_argument("--verify", action="store_true", help="recompute the authors' results/*.csv and exit")
     return parser.parse_args()
 
@@ -323,13 +340,16 @@ def main() -> int:
         sys.exit(f"unknown dataset(s): {', '.join(sorted(unknown))}")
     seeds = [int(s) for s in args.seeds.split(",") if s]
     work = Path(tempfile.mkdtemp(prefix="hint3-", dir="/tmp"))
-    print(f"HINT3 v2: {', '.join(datasets)}; seeds {seeds}; threshold {args.threshold}; work dir {work}", flush=True)
+    config_file = args.config.resolve()
+    print(f"HINT3 v2: {', '.join(datasets)}; seeds {seeds}; threshold {args.threshold}; config {shown(config_file)};"
+          f" work dir {work}", flush=True)
     start = time.perf_counter()
-    runs = {d: [run_one(d, s, args.threshold, work) for s in seeds] for d in datasets}
-    text = report(runs, seeds, args.threshold, (time.perf_counter() - start) / 60)
+    runs = {d: [run_one(d, s, args.threshold, work, config_file) for s in seeds] for d in datasets}
+    text = report(runs, seeds, args.threshold, (time.perf_counter() - start) / 60, config_file)
     print("\n" + text)
-    RESULTS.write_text(text)
-    print(f"written to {RESULTS.relative_to(ROOT)}")
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(text)
+    print(f"written to {shown(args.results)}")
     return 0
 
 

@@ -136,6 +136,17 @@ class Encoder:
         self.heads, self.head_dim = 12, 32
 
     def _forward(self, batch: list[list[int]]) -> np.ndarray:
+        x, mask = self._states(batch)
+        return self._pool(x, mask)
+
+    @staticmethod
+    def _pool(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Mean over real tokens (word pieces, [CLS] and [SEP]), then unit length."""
+        pooled = (x * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+    def _states(self, batch: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """Last-layer states (n x length x 384) of a padded batch, and its mask (n x length)."""
         n, length = len(batch), max(len(ids) for ids in batch)
         ids = np.zeros((n, length), dtype=np.int64)
         mask = np.zeros((n, length), dtype=np.float32)
@@ -157,8 +168,7 @@ class Encoder:
             inner = x @ i_w + i_b
             inner = 0.5 * inner * (1.0 + erf(inner / np.sqrt(2.0)))  # exact GELU, as BERT uses
             x = _layer_norm(x + inner @ f_w + f_b, *ln2)
-        pooled = (x * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
-        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return x, mask
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """Unit vectors (len(texts) x 384, float32). Texts are batched by length, so little
@@ -169,6 +179,37 @@ class Encoder:
         for start in range(0, len(order), batch_size):
             chunk = order[start:start + batch_size]
             out[chunk] = self._forward([tokens[i] for i in chunk])
+        return out
+
+    def encode_words(self, texts: Sequence[str], batch_size: int = 32) -> list[tuple[np.ndarray, np.ndarray]]:
+        """For each text, its sentence vector (exactly as ``encode``) and one vector per
+        whitespace-separated word (``text.split()``): the mean of that word's word-piece
+        states from the same forward pass, so per-word features cost no extra pass. A word
+        past the 128-piece limit, or one whose characters are all dropped by the tokenizer,
+        gets the sentence vector. Used by bot.nlu_encoder for Rasa's per-token features.
+        """
+        per_text = []  # (model input ids, word index of each input position or -1)
+        for text in texts:
+            ids, owner = [self.tokenizer.cls], [-1]
+            for w, word in enumerate(text.split()):
+                pieces = [i for part in self.tokenizer._basic(word) for i in self.tokenizer._pieces(part)]
+                ids.extend(pieces)
+                owner.extend([w] * len(pieces))
+            keep = MAX_TOKENS - 1  # the same truncation as WordPiece.encode
+            per_text.append((ids[:keep] + [self.tokenizer.sep], np.array(owner[:keep] + [-1])))
+        order = np.argsort([len(ids) for ids, _ in per_text], kind="stable")
+        out: list[tuple[np.ndarray, np.ndarray]] = [None] * len(texts)  # type: ignore[list-item]
+        for start in range(0, len(order), batch_size):
+            chunk = order[start:start + batch_size]
+            x, mask = self._states([per_text[i][0] for i in chunk])
+            sentences = self._pool(x, mask)
+            for row, i in enumerate(chunk):
+                owner = per_text[i][1]
+                states = x[row, : len(owner)]
+                words = np.tile(sentences[row], (len(texts[i].split()), 1))
+                for w in np.unique(owner[owner >= 0]):
+                    words[w] = states[owner == w].mean(0)
+                out[i] = (sentences[row].astype(np.float32), words.astype(np.float32))
         return out
 
 

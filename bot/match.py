@@ -3,7 +3,9 @@
 The score (0-100) blends two views of the same question, because each fails where the
 other holds: a fuzzy ratio (rapidfuzz) against every phrasing of an entry copes with typos
 and word order but is fooled by long messages, and an idf-weighted word coverage copes with
-long messages but not with typos. On top come a prior from the NLU's topic ranking (a soft
+long messages but not with typos. A sentence encoder (bot.embed) adds the view neither has:
+two questions with no words in common can mean the same thing. A linear classifier learns
+the words that tell neighbouring entries apart. On top come a prior from the NLU's topic ranking (a soft
 scope: every topic is searched, so a misrouted intent costs little) and the conversation's
 context (sector, scheme, nation, legal form) against each entry's ``applies_to``.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Mapping
 
 import numpy as np
@@ -35,11 +38,15 @@ CONTEXT_KEYS = {"sector": "sectors", "pension_scheme": "schemes", "nation": "nat
 
 @dataclass(frozen=True)
 class Weights:
-    """How the parts of the score combine; bench/thresholds.py measures alternatives."""
+    """How the parts of the score combine; bench/retrieval.py --variants measures alternatives
+    (tuning split only; bench/results/retrieval.txt)."""
 
     fuzzy: float = 0.55  # share of the fuzzy ratio
     coverage: float = 0.45  # share of the idf-weighted word coverage
     char: float = 0.0  # share of the character n-gram TF-IDF cosine
+    # Points per unit of sentence-embedding cosine (bot.embed). Chosen on the tuning split:
+    # 0 -> 94.3% top-1, 40 -> 95.1%, 80 -> 96.2%, 100 -> 96.2%, 150 -> 95.4%.
+    semantic: float = 80.0
     classifier: float = 30.0  # points per unit of the linear classifier's decision value
     topic_prior: float = 8.0  # points for an entry in a topic the NLU is sure of
     context_match: float = 10.0  # entry applies to what the user just said
@@ -62,6 +69,7 @@ class Candidate:
     fuzzy: float
     coverage: float
     matched: str  # the phrasing that matched best
+    semantic: float = 0.0  # best sentence-embedding cosine with the entry's phrasings (0-1)
 
     @property
     def id(self) -> str:
@@ -133,6 +141,9 @@ class Matcher:
             # Character n-grams inside words: typos and word forms still share most n-grams.
             self._char = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
             self._char_matrix = self._char.fit_transform(self._keys)
+        self._sem = None
+        if self.weights.semantic > 0:
+            self._fit_semantic()
         from scipy.sparse import csr_matrix
 
         self._vocab = {t: j for j, t in enumerate(sorted(df))}
@@ -241,6 +252,26 @@ class Matcher:
         index = {e.id: i for i, e in enumerate(self.entries)}
         self._clf_order = [index[c] for c in self._clf.classes_]
 
+    def _fit_semantic(self) -> None:
+        """Sentence vectors of every phrasing, in the same order as the fuzzy keys.
+
+        The encoder reads the phrasing as written (not the normalised key: stemmed words
+        and lexicon codes such as "nhsps" are not language it was trained on). Vectors are
+        cached on disk, so only a changed knowledge base pays the encoding time.
+        """
+        from .embed import cached_encode
+
+        texts = [p for entry in self.entries for p in entry.phrasings if self.norm.key(p)]
+        assert len(texts) == len(self._keys)
+        self._sem = cached_encode(texts, settings.CACHE_DIR)
+        self._sem_texts = texts
+
+    def _semantic_scores(self, text: str, skip: list[int] | None = None) -> np.ndarray:
+        """Per entry: best cosine (0-1) between the message and its phrasings."""
+        if self._sem is None or not text.strip():
+            return np.zeros(len(self.entries))
+        return self._per_entry_max(self._sem @ _query_vector(text), skip)
+
     def _classifier_scores(self, key: str) -> np.ndarray:
         """Per entry: the classifier's decision value (about -1 to 1) for the message."""
         out = np.zeros(len(self.entries))
@@ -302,7 +333,8 @@ class Matcher:
         learned = self._classifier_scores(key) if leave_out is None else np.zeros(len(self.entries))
         w = self.weights
         total = w.fuzzy + w.coverage + w.char
-        scores = (w.coverage * coverage + w.char * char) / total + w.classifier * learned
+        semantic = self._semantic_scores(text, skip)
+        scores = (w.coverage * coverage + w.char * char) / total + w.classifier * learned + w.semantic * semantic
         if topic_probs:
             prior = np.array([topic_probs.get(t, 0.0) for t in TOPIC_LIST])
             scores = scores + w.topic_prior * prior[self._topic_index]
@@ -319,12 +351,22 @@ class Matcher:
         scores = np.maximum(scores, 0.0)
         order = sorted(np.argsort(-scores, kind="stable")[: limit + 5], key=lambda i: (-scores[i], self.entries[i].id))
         top = tuple(
-            Candidate(self.entries[i], float(scores[i]), float(fuzzy[i]), float(coverage[i]), self._best_phrasing(i, raw))
+            Candidate(self.entries[i], float(scores[i]), float(fuzzy[i]), float(coverage[i]),
+                      self._best_phrasing(i, raw), float(semantic[i]))
             for i in order[:limit]
         )
         uniq = set(tokens)
         known = sum(t in self._known for t in uniq) / len(uniq) if uniq else 0.0
         return MatchResult(query=key, candidates=top, band=band_for(top, known), known_share=known)
+
+
+@lru_cache(maxsize=4096)
+def _query_vector(text: str) -> np.ndarray:
+    """A message's sentence vector; cached because a conversation re-matches its last
+    question on a follow-up, and the sweeps in bench/ replay the same questions."""
+    from .embed import encoder
+
+    return encoder().encode([text])[0]
 
 
 def band_for(candidates: tuple[Candidate, ...] | list[Candidate], known_share: float = 1.0) -> str:

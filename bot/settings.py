@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Derived data worth keeping between runs (sentence vectors of the knowledge base); git-ignored.
+CACHE_DIR = Path(os.environ.get("MUTUALS_CACHE_DIR", ROOT / "var" / "cache"))
 FAQ_DIR = Path(os.environ.get("MUTUALS_FAQ_DIR", ROOT / "faq"))
 
 # Overrides for the line's own contact details (faq/service.yml holds the defaults).
