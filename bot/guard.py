@@ -21,7 +21,24 @@ _PATTERNS = [
     r"\b(make|build|making|building) (a |an )?(bomb|explosive|weapon|poison)s?\b",
     r"\b(admin|root)\s+(password|login|credentials)\b",
 ]
-_REGEX = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE | re.DOTALL)
+# Requests to help deceive, threaten or expose people. They come wrapped in domain words
+# ("doctor the employee liability information", "a fake DCMS letter about our s33 bid"), so
+# the NLU and the matcher see a TUPE or procurement question. Each pattern needs the harmful
+# act itself, not a topic: "can the council pressure staff into transferring?" is a fair
+# question about a duty, "help me pressure staff into signing" is not.
+_ASK = r"\b(help me|how (do|can|could|would) (i|we)|how to|can you|could you|ways? to|tell me how to|show me how to|i want to|i need to|let's)\b"
+_HARMFUL_REQUESTS = [
+    r"\b(write|draft|create|compose|generate|produce|make|send|give me|prepare|knock up)\b.{0,40}\b(fake|forged|fraudulent|bogus|phishing|threatening|abusive|insulting|defamatory|scam|spoof(ed)?|counterfeit|official-looking)\b",
+    r"\b(fake|forged?|forging|falsif(y|ied|ying)|bogus|counterfeit)\b.{0,30}\b(letter|email|notice|document|guidance|ballot|votes?|signatures?|testimonials?|reviews?|references?|certificates?|minutes|invoices?|records?|results?|consultation responses?)\b",
+    r"\b(impersonat\w*|pose as|posing as|pretend(ing)? to be|masquerad\w*)\b",
+    _ASK + r".{0,30}\b(doctor|rig|tamper with|falsify|fiddle|forge|fake|cook the|hide|cover up|trick|scare|frighten|intimidate|bully|coerce|blackmail|threaten|pressure|con|mislead|deceive|manipulate)\b",
+    r"\b(so (that )?(it|they) looks? like|make it look like|without (them|anyone|anybody|the \w+) (finding out|knowing|noticing))\b",
+    r"\b(sell|steal|harvest|scrape|leak|nick)\b.{0,40}\b(data|details|addresses|salaries|salary|numbers|records|emails?|names)\b",
+    r"\b(data|details|addresses|salaries|numbers|records)\b.{0,60}\b(and|then|to) (sell|leak|flog)\b",
+    r"\b(other (users|people)'?s? (conversations|chats|questions|messages|data|details)|every (conversation|chat|person|user) (that|who|which)|all (the )?(conversations|chats|chat logs)|chat logs|what (other )?(people|users) (have )?asked)\b",
+    r"\beasiest to (target|scam|con|fool|trick)\b|\btarget\w*\b.{0,30}\bwith (a |an )?(scam|phishing|fraud)",
+]
+_REGEX = re.compile("|".join(f"(?:{p})" for p in _PATTERNS + _HARMFUL_REQUESTS), re.IGNORECASE | re.DOTALL)
 
 
 def is_manipulation(text: str) -> bool:
