@@ -315,6 +315,7 @@ class Matcher:
         limit: int = 5,
         leave_out: tuple[str, str] | None = None,
         context_strength: float = 1.0,
+        use_semantic: bool = True,
     ) -> MatchResult:
         """Rank entries for ``text``; ``topic_probs`` maps topic to NLU confidence.
 
@@ -322,6 +323,8 @@ class Matcher:
         knowledge base, to test whether an entry's other phrasings still find it.
         ``context_strength`` scales the context bonus: a follow-up that only names a new
         sector or nation must be decided by that context, not by the old question's words.
+        ``use_semantic=False`` leaves the sentence encoder out: for such a follow-up it would
+        only measure how close the old question is to its old answer.
         """
         text = text[: settings.MAX_QUERY_CHARS]
         tokens = self.norm.tokens(text)
@@ -333,7 +336,7 @@ class Matcher:
         learned = self._classifier_scores(key) if leave_out is None else np.zeros(len(self.entries))
         w = self.weights
         total = w.fuzzy + w.coverage + w.char
-        semantic = self._semantic_scores(text, skip)
+        semantic = self._semantic_scores(text, skip) if use_semantic else np.zeros(len(self.entries))
         scores = (w.coverage * coverage + w.char * char) / total + w.classifier * learned + w.semantic * semantic
         if topic_probs:
             prior = np.array([topic_probs.get(t, 0.0) for t in TOPIC_LIST])

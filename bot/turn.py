@@ -145,7 +145,8 @@ def follow_up(
     # A follow-up nearly always stays in the topic just answered ("and for the LGPS?").
     priors = {topic: FOLLOW_UP_TOPIC_WEIGHT} if isinstance(topic, str) else topic_probs(ranking)
     # The new message's own words count too ("what about the exit debt for council staff?").
-    result = matcher.match(f"{previous} {text}", priors, ctx, context_strength=FOLLOW_UP_CONTEXT_STRENGTH)
+    result = matcher.match(f"{previous} {text}", priors, ctx, context_strength=FOLLOW_UP_CONTEXT_STRENGTH,
+                           use_semantic=False)
     turn = _finish(kb, result, ctx, previous, "follow_up")
     turn.reply.meta["follow_up_text"] = text[:200]
     return turn
