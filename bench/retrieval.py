@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
+import os
 import json
 import sys
 from pathlib import Path
@@ -26,8 +27,9 @@ from bot import kb, settings, turn  # noqa: E402
 from bot.evaluation import Report, load_questions, outcome_of  # noqa: E402
 from bot.match import Matcher, Weights  # noqa: E402
 
-CACHE = ROOT / "var" / "nlu-cache.json"
-MODEL = ROOT / "models" / "current.tar.gz"
+# MUTUALS_MODEL=models/other.tar.gz compares another trained model on the same questions.
+MODEL = Path(os.environ.get("MUTUALS_MODEL", ROOT / "models" / "current.tar.gz"))
+CACHE = ROOT / "var" / f"nlu-cache-{MODEL.name.split('.')[0]}.json"
 
 
 def parses(texts: list[str]) -> dict[str, dict]:
@@ -132,9 +134,9 @@ def main() -> None:
     if args.sweep:
         print(f"{'answer':>7}{'margin':>7}{'clarify':>8}{'known':>6}{'top1':>7}{'top3':>7}{'wrong':>7}{'clar':>7}"
               f"{'oos ok':>8}  (tune split)")
-        for answer in (25, 30, 35, 40):
-            for margin in (0, 1, 2, 4):
-                for clarify in (20, 25, 30, 35):
+        for answer in (25, 45, 60, 75, 90):
+            for margin in (1, 4):
+                for clarify in (20, 40, 55, 70):
                     for known in (0.6, 0.65, 0.7):
                         if clarify > answer:
                             continue
