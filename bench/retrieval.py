@@ -9,6 +9,7 @@ for the chosen setting, never used to choose it.
     .venv/bin/python bench/retrieval.py            # current settings, per split
     .venv/bin/python bench/retrieval.py --sweep    # thresholds grid on the tune split
     .venv/bin/python bench/retrieval.py --variants # weight variants (writes bench/results/retrieval.txt)
+    .venv/bin/python bench/retrieval.py --oos-sweep  # out-of-scope probability threshold (bench/results/oos_threshold.txt)
 """
 from __future__ import annotations
 
@@ -89,9 +90,12 @@ def main() -> None:
     parser.add_argument("--sweep", action="store_true")
     parser.add_argument("--variants", action="store_true")
     parser.add_argument("--failures", action="store_true")
+    parser.add_argument("--oos-sweep", action="store_true")
+    parser.add_argument("--questions", type=Path, default=ROOT / "tests" / "eval" / "questions.yml",
+                        help="evaluation file (default tests/eval/questions.yml)")
     args = parser.parse_args()
     base = kb.load(ROOT / "faq")
-    questions = load_questions(ROOT / "tests" / "eval" / "questions.yml")
+    questions = load_questions(args.questions)
     nlu = parses([q.text for q in questions])
     tune = [q for q in questions if q.split == "tune"]
 
@@ -134,6 +138,19 @@ def main() -> None:
         return
 
     matcher = Matcher(base)
+    if args.oos_sweep:
+        lines = [f"{'oos prob':<12}{'top1':>7}{'top3':>7}{'wrong':>7}{'clar':>7}{'oos ok':>8}  (tune split, "
+                 f"answer {settings.ANSWER_SCORE:g} / clarify {settings.CLARIFY_SCORE:g})"]
+        for threshold in (1.01, 0.99, 0.98, 0.97, 0.95, 0.9, 0.8, 0.7, 0.5):
+            settings.OOS_PROBABILITY = threshold
+            f = evaluate(base, matcher, tune, nlu).figures()
+            name = "off" if threshold > 1 else f"{threshold:.2f}"
+            lines.append(f"{name:<12}{f['top1']:>7.1%}{f['top3']:>7.1%}{f['answered_wrong']:>7.1%}"
+                         f"{f['clarified']:>7.1%}{f['oos_declined']:>8.1%}")
+            print(lines[-1], flush=True)
+        if args.questions.name == "questions.yml":
+            (ROOT / "bench" / "results" / "oos_threshold.txt").write_text("\n".join(lines) + "\n")
+        return
     if args.sweep:
         print(f"{'answer':>7}{'margin':>7}{'clarify':>8}{'known':>6}{'top1':>7}{'top3':>7}{'wrong':>7}{'clar':>7}"
               f"{'oos ok':>8}  (tune split)")

@@ -82,6 +82,7 @@ class MatchResult:
     candidates: tuple[Candidate, ...]
     band: str
     known_share: float = 1.0  # share of the message's words the knowledge base uses at all
+    out_of_scope: float = 0.0  # bot.oos probability that the message is one we decline
 
     @property
     def top(self) -> Candidate | None:
@@ -142,8 +143,13 @@ class Matcher:
             self._char = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
             self._char_matrix = self._char.fit_transform(self._keys)
         self._sem = None
+        self._oos = None
         if self.weights.semantic > 0:
             self._fit_semantic()
+            from .oos import OutOfScopeModel, examples
+
+            off_topic = examples() if settings.NLU_FILE.exists() else []
+            self._oos = OutOfScopeModel(self._sem, off_topic) if off_topic else None
         from scipy.sparse import csr_matrix
 
         self._vocab = {t: j for j, t in enumerate(sorted(df))}
@@ -360,7 +366,15 @@ class Matcher:
         )
         uniq = set(tokens)
         known = sum(t in self._known for t in uniq) / len(uniq) if uniq else 0.0
-        return MatchResult(query=key, candidates=top, band=band_for(top, known), known_share=known)
+        band = band_for(top, known)
+        oos = 0.0
+        # Only a fresh question is judged (a follow-up's text is the old question plus a new
+        # context; leave-one-out checks are not messages a user typed).
+        if self._oos is not None and use_semantic and leave_out is None and text.strip():
+            oos = self._oos.probability(_query_vector(text))
+            if band != UNKNOWN and self._oos.is_out_of_scope(oos):
+                band = UNKNOWN
+        return MatchResult(query=key, candidates=top, band=band, known_share=known, out_of_scope=oos)
 
 
 @lru_cache(maxsize=4096)

@@ -21,6 +21,11 @@ before it appends the sentence vector after the tokens. With ``number_of_transfo
 sentence feature alone works, but only through that extra layer; with ``sequence_features:
 true`` (the default, as Rasa's own dense featurizers do) each token also gets the encoder's
 states, both widths are 128 + 384 and DIET sees the concatenated sentence vector directly.
+
+Every vector (sentence or token) is unit length times ``scale``. At 1 its components are
+about 0.05 (1/sqrt(384)), an order smaller than the projections of the sparse count features
+next to it and than the unit-variance inputs DIET's initialisation assumes; ``scale`` =
+sqrt(384) makes them 1 on average (the choice is measured in bench/results/hint3_variants/).
 """
 from __future__ import annotations
 
@@ -47,6 +52,7 @@ logger = logging.getLogger(__name__)
 
 BATCH_SIZE = "batch_size"
 SEQUENCE_FEATURES = "sequence_features"
+SCALE = "scale"
 _WORD = re.compile(r"\S+")  # the words of str.split(), with their offsets
 
 
@@ -67,9 +73,9 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        """``alias`` (from the base class), texts per forward pass, and whether to add
-        per-token features too."""
-        return {**DenseFeaturizer.get_default_config(), BATCH_SIZE: 64, SEQUENCE_FEATURES: True}
+        """``alias`` (from the base class), texts per forward pass, whether to add per-token
+        features too, and the length of every vector."""
+        return {**DenseFeaturizer.get_default_config(), BATCH_SIZE: 64, SEQUENCE_FEATURES: True, SCALE: 1.0}
 
     @staticmethod
     def required_packages() -> List[Text]:
@@ -80,12 +86,15 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
 
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:
-        """The batch size must be a positive integer, sequence_features a boolean."""
+        """The batch size must be a positive integer, sequence_features a boolean, scale > 0."""
         size = config.get(BATCH_SIZE)
         if not isinstance(size, int) or isinstance(size, bool) or size < 1:
             raise InvalidConfigException(f"{cls.__name__}: '{BATCH_SIZE}' must be a positive integer, got {size!r}.")
         if not isinstance(config.get(SEQUENCE_FEATURES), bool):
             raise InvalidConfigException(f"{cls.__name__}: '{SEQUENCE_FEATURES}' must be true or false.")
+        scale = config.get(SCALE)
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
+            raise InvalidConfigException(f"{cls.__name__}: '{SCALE}' must be a positive number, got {scale!r}.")
 
     def __init__(self, config: Dict[Text, Any], name: Text, model: Optional[Encoder] = None) -> None:
         """Loads the shared encoder now, so a missing model fails at model load, not mid-chat."""
@@ -129,15 +138,18 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         if not with_text:
             return
         texts = [m.get(TEXT) for m in with_text]
-        size = self._config[BATCH_SIZE]
+        size, scale = self._config[BATCH_SIZE], np.float32(self._config[SCALE])
         if not self._config[SEQUENCE_FEATURES]:
             for message, vector in zip(with_text, self._encoder.encode(texts, batch_size=size)):
-                self.add_features_to_message(sequence=None, sentence=vector.reshape(1, DIM), attribute=TEXT, message=message)
+                self.add_features_to_message(sequence=None, sentence=vector.reshape(1, DIM) * scale, attribute=TEXT, message=message)
             return
         for message, text, (sentence, words) in zip(with_text, texts, self._encoder.encode_words(texts, batch_size=size)):
             tokens = message.get(TOKENS_NAMES[TEXT])
-            sequence = self._token_vectors(text, tokens, words, sentence) if tokens else None
-            self.add_features_to_message(sequence=sequence, sentence=sentence.reshape(1, DIM), attribute=TEXT, message=message)
+            sequence = None
+            if tokens:
+                sequence = self._token_vectors(text, tokens, words, sentence)
+                sequence *= scale / np.maximum(np.linalg.norm(sequence, axis=1, keepdims=True), 1e-12)
+            self.add_features_to_message(sequence=sequence, sentence=sentence.reshape(1, DIM) * scale, attribute=TEXT, message=message)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         """Featurizes all training examples in place (batched)."""

@@ -81,6 +81,7 @@ def base_meta(kb: KnowledgeBase, result: MatchResult | None, band: str) -> dict[
         "top_id": top.id if top else None,
         "runner_up": {"id": runner.id, "score": round(runner.score, 1)} if runner else None,
         "candidates": [{"id": c.id, "score": round(c.score, 1)} for c in (result.candidates if result else ())],
+        "out_of_scope": round(result.out_of_scope, 3) if result else None,  # bot.oos, for reviewers
         "kb_version": kb.version,
     }
 

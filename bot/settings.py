@@ -12,6 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Derived data worth keeping between runs (sentence vectors of the knowledge base); git-ignored.
 CACHE_DIR = Path(os.environ.get("MUTUALS_CACHE_DIR", ROOT / "var" / "cache"))
 FAQ_DIR = Path(os.environ.get("MUTUALS_FAQ_DIR", ROOT / "faq"))
+# The Rasa NLU data: its out_of_scope examples are also the matcher's off-topic neighbours.
+NLU_FILE = Path(os.environ.get("MUTUALS_NLU_FILE", ROOT / "data" / "nlu.yml"))
 
 # Overrides for the line's own contact details (faq/service.yml holds the defaults).
 LINE_PHONE = os.environ.get("MUTUALS_LINE_PHONE")
@@ -36,6 +38,11 @@ CLARIFY_OPTIONS = 3
 # MIN_KNOWN_SHARE: a message whose words are mostly unknown to the knowledge base is about
 # something else, however well a few of its words match.
 MIN_KNOWN_SHARE = float(os.environ.get("MUTUALS_MIN_KNOWN_SHARE", 0.6))
+
+# OOS_PROBABILITY: decline a message that bot.oos finds at least this likely to be out of scope
+#   (read like data/nlu.yml's out_of_scope examples rather than the knowledge base's phrasings).
+#   Chosen on the tuning questions with `bench/retrieval.py --oos-sweep`; 1.01 switches it off.
+OOS_PROBABILITY = float(os.environ.get("MUTUALS_OOS_PROBABILITY", 0.99))
 
 # Longest message we read in full; beyond it we match on the first part only.
 MAX_QUERY_CHARS = 1000
