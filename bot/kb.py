@@ -46,7 +46,9 @@ ENTRY_FIELDS = {
 ORG_FIELDS = {"id", "name", "when", "phone", "web", "email", "nations", "note"}
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SOURCE_DATE_RE = re.compile(r"^(n\.d\.|\d{4}(-\d{2}(-\d{2})?)?)$")
-NON_TOPIC_FILES = ("organisations", "service", "lexicon")
+# An off-topic example this alike (rapidfuzz ratio) an entry's phrasing contradicts it.
+OFF_TOPIC_CLASH_RATIO = 90
+NON_TOPIC_FILES = ("organisations", "service", "lexicon", "out_of_scope")
 MIN_ALTERNATES = 4
 MAX_ANSWER_CHARS = 700
 MAX_SAY_CHARS = 1000
@@ -146,6 +148,8 @@ class KnowledgeBase:
     version: str
     lexicon: tuple[tuple[str, ...], ...] = ()
     warnings: list[Problem] = field(default_factory=list)
+    # Messages we must decline although they use our words (faq/out_of_scope.yml, read by bot.oos).
+    off_topic: tuple[str, ...] = ()
 
     def by_topic(self, topic: str) -> list[Entry]:
         return [e for e in self.entries.values() if e.topic == topic]
@@ -396,6 +400,35 @@ def _parse_lexicon(c: _Collector, path: Path, root: Path) -> tuple[tuple[str, ..
     return tuple(out)
 
 
+def _parse_off_topic(c: _Collector, path: Path, root: Path, entries: list[Entry]) -> tuple[str, ...]:
+    """Off-topic examples: distinct, non-empty, and none a near-copy of an entry's phrasing
+    (the same words labelled both "answer" and "decline" would teach the detector nothing)."""
+    f = _rel(path, root)
+    if not path.exists():
+        return ()
+    data = _read_yaml(c, path, root)
+    items = data.get("examples") if isinstance(data, dict) else None
+    if not isinstance(items, list) or not all(isinstance(t, str) and t.strip() for t in items):
+        c.error(f, "", "examples", "missing: the file needs an `examples:` list of non-empty strings")
+        return ()
+    out: list[str] = []
+    seen: set[str] = set()
+    for i, text in enumerate(items):
+        key = " ".join(text.lower().split())
+        if key in seen:
+            c.error(f, f"examples[{i}]", "", f"duplicate example {text!r}")
+        seen.add(key)
+        out.append(" ".join(text.split()))
+    from rapidfuzz import fuzz, process
+
+    phrasings = [" ".join(p.lower().split()) for e in entries for p in e.phrasings]
+    for i, text in enumerate(out):
+        hit = process.extractOne(text.lower(), phrasings, scorer=fuzz.ratio, score_cutoff=OFF_TOPIC_CLASH_RATIO)
+        if hit:
+            c.error(f, f"examples[{i}]", "", f"{text!r} is {hit[1]:.0f}% alike an entry's phrasing {hit[0]!r}")
+    return tuple(out)
+
+
 def _cross_checks(c: _Collector, entries: list[Entry], orgs: dict[str, Organisation], today: dt.date) -> None:
     from rapidfuzz import fuzz
 
@@ -460,6 +493,7 @@ def validate(faq_dir: Path, today: dt.date | None = None) -> tuple[KnowledgeBase
             if entry:
                 entries.append(entry)
     lexicon = _parse_lexicon(c, faq_dir / "lexicon.yml", faq_dir)
+    off_topic = _parse_off_topic(c, faq_dir / "out_of_scope.yml", faq_dir, entries)
     _cross_checks(c, entries, orgs, today)
     errors = [p for p in c.problems if p.severity == "error"]
     if errors:
@@ -471,6 +505,7 @@ def validate(faq_dir: Path, today: dt.date | None = None) -> tuple[KnowledgeBase
         version=kb_version(faq_dir),
         lexicon=lexicon,
         warnings=[p for p in c.problems if p.severity == "warning"],
+        off_topic=off_topic,
     )
     return kb, c.problems
 

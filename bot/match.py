@@ -148,7 +148,7 @@ class Matcher:
             self._fit_semantic()
             from .oos import OutOfScopeModel, examples
 
-            off_topic = examples() if settings.NLU_FILE.exists() else []
+            off_topic = (examples() if settings.NLU_FILE.exists() else []) + list(kb.off_topic)
             self._oos = OutOfScopeModel(self._sem, off_topic) if off_topic else None
         from scipy.sparse import csr_matrix
 

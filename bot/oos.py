@@ -4,9 +4,10 @@ or like the off-topic questions we decline?
 Why: the NLU routes most off-topic messages to ``out_of_scope``, but near-domain personal
 questions ("how do I buy added pension for myself", "mileage expenses as a bank nurse") share
 the knowledge base's words, so the NLU and the word-level match scores both take them for
-questions we answer. On sentence vectors they sit with the out-of-scope examples in
-``data/nlu.yml``. A logistic regression between every knowledge-base phrasing and those
-examples (classes balanced, as there are six phrasings to each example) gives a probability;
+questions we answer. On sentence vectors they sit with the out-of-scope examples of
+``data/nlu.yml`` and ``faq/out_of_scope.yml`` (the second is not shown to the NLU: more
+off-topic examples there cost the DIET classifier in-scope accuracy). A logistic regression
+between every knowledge-base phrasing and those examples (classes balanced) gives a probability;
 we decline above a threshold chosen on the tuning questions (``settings.OOS_PROBABILITY``).
 Fitting takes about a second, so it is done when the matcher is built, never stored.
 """

@@ -29,6 +29,8 @@ EXPECTED = {
     "near_duplicate_question__process.yml": ("kb/process.yml", "process-sample-two", "question"),
     "answer_too_long__process.yml": ("kb/process.yml", "process-sample", "answer"),
     "overdue_review__tupe.yml": None,
+    "clashing_off_topic__out_of_scope.yml": ("kb/out_of_scope.yml", "examples[1]", ""),
+    "duplicate_off_topic__out_of_scope.yml": ("kb/out_of_scope.yml", "examples[1]", ""),
 }
 
 
@@ -95,6 +97,13 @@ def test_every_organisation_is_referred_to():
     base = kb.load(ROOT / "faq")
     used = {o for e in base.entries.values() for o in e.refer}
     assert set(base.organisations) - used == set()
+
+
+def test_off_topic_examples_load(tmp_path):
+    shutil.copytree(FIXTURES / "kb_valid", tmp_path / "kb")
+    (tmp_path / "kb" / "out_of_scope.yml").write_text('examples:\n  - "how do I renew my  parking permit"\n')
+    assert kb.load(tmp_path / "kb").off_topic == ("how do I renew my parking permit",)
+    assert kb.load(FIXTURES / "kb_valid").off_topic == ()  # the file is optional
 
 
 def test_version_changes_with_content(tmp_path):
