@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-import yaml
 
 from . import settings
 
@@ -30,16 +29,9 @@ C = 16.0
 def examples(path: Path | None = None) -> list[str]:
     """The ``out_of_scope`` examples of the Rasa NLU data (default ``settings.NLU_FILE``),
     as written; they carry no entity markup."""
-    path = path or settings.NLU_FILE
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    out: list[str] = []
-    for block in data.get("nlu", []):
-        if block.get("intent") == INTENT:
-            for line in str(block.get("examples", "")).splitlines():
-                text = line.strip()
-                if text.startswith("- "):
-                    out.append(text[2:].strip())
-    return [t for t in out if t]
+    from .nlu_export import read_examples
+
+    return [text for intent, text in read_examples(path or settings.NLU_FILE) if intent == INTENT]
 
 
 class OutOfScopeModel:

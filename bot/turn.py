@@ -112,7 +112,9 @@ def question(
     slots = slots or {}
     if guard.is_manipulation(text):
         return TurnResult(respond.decline(kb, "manipulation"))
-    if not strict and only_changes_context(text, entities, slots):
+    # Checked even when the NLU is unsure (strict): "does it apply to the nhs?" right after an
+    # answer is a follow-up by its form, whatever intent the classifier half-believes.
+    if only_changes_context(text, entities, slots):
         return follow_up(kb, text, entities, slots, ranking, matcher)
     matcher = matcher or get_matcher(kb)
     ctx = _context(entities, slots)
