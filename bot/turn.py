@@ -36,6 +36,13 @@ class TurnResult:
     reply: respond.Reply
     slots: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        """Every "I don't know" sets the `unanswered` slot to the question (or "" when there is
+        none, as after "none of these"), whichever action said it: markers (markers.yml) see
+        events, not our messages, so this is how they count the same fallbacks as insights."""
+        if any((m.custom or {}).get("kind") == "fallback" for m in self.reply.messages):
+            self.slots.setdefault("unanswered", str(self.reply.meta.get("query") or "")[:500])
+
 
 def topic_probs(ranking: Iterable[Mapping[str, Any]] | None) -> dict[str, float]:
     """Topic confidences from Rasa's intent ranking (``ask_pensions`` -> ``pensions``)."""

@@ -397,7 +397,11 @@ def test_make_a_test_appends_question_and_story(world, tmp_path):
     assert questions.read_text().startswith((ROOT / "tests" / "eval" / "questions.yml").read_text())
     story = yaml.safe_load(stories.read_text())["stories"]
     assert story[0]["story"] == "review rv-fallback"
-    assert story[0]["steps"] == [{"user": said.text + "\n", "intent": said.intent}, {"action": "action_fallback"}]
+    # The story replays what the assistant did: its actions for that turn, as the tracker holds them
+    # (which action depends on the trained NLU: action_fallback after nlu_fallback, else action_answer).
+    turn = transcript.load(world.db, "rv-fallback").turns[0]
+    assert turn.actions and turn.actions[0] in ("action_fallback", "action_answer") and turn.kind == "fallback"
+    assert story[0]["steps"] == [{"user": said.text + "\n", "intent": said.intent}] + [{"action": a} for a in turn.actions]
     # Duplicates are refused and change nothing.
     snapshot = (questions.read_bytes(), stories.read_bytes())
     dup = review_cli(world, "make-test", "rv-fallback", "--turn", "0", "--expect", "out_of_scope",
