@@ -51,19 +51,22 @@ class TurnAction(Action, ABC):
             result = self.turn(tracker)
         except Exception:  # noqa: BLE001 - the user must get an answer whatever failed
             log.exception("action %s failed", self.name())
-            return self.safe_fallback(dispatcher)
+            return self.safe_fallback(dispatcher, latest_text(tracker))
         send(dispatcher, result.reply)
         return [SlotSet(k, v) for k, v in result.slots.items()]
 
-    def safe_fallback(self, dispatcher: CollectingDispatcher) -> List[Dict[Text, Any]]:
+    def safe_fallback(self, dispatcher: CollectingDispatcher, text: str = "") -> List[Dict[Text, Any]]:
+        """An honest "I don't know" when our own code failed; it sets `unanswered` like any other
+        (TurnResult), so markers and insights count it alike."""
         try:
             reply = respond.dont_know(kb_module.get(), None, reason="error")
+            reply.meta["query"] = text[:200]
             send(dispatcher, reply)
+            return [SlotSet(k, v) for k, v in TurnResult(reply).slots.items()]
         except Exception:  # noqa: BLE001 - even the knowledge base may be what failed
             log.exception("safe fallback failed; sending the fixed text")
             dispatcher.utter_message(text=SAFE_TEXT, match={"band": "error"})
-        return []
-
+        return [SlotSet("unanswered", text[:500])]
 
 def latest_text(tracker: Tracker) -> str:
     return str(tracker.latest_message.get("text") or "")

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Derived data worth keeping between runs (sentence vectors of the knowledge base); git-ignored.
 CACHE_DIR = Path(os.environ.get("MUTUALS_CACHE_DIR", ROOT / "var" / "cache"))
 FAQ_DIR = Path(os.environ.get("MUTUALS_FAQ_DIR", ROOT / "faq"))
-# The Rasa NLU data: its out_of_scope examples are also the matcher's off-topic neighbours.
+# The Rasa NLU data: its out_of_scope examples also train bot.oos, the matcher's off-topic detector.
 NLU_FILE = Path(os.environ.get("MUTUALS_NLU_FILE", ROOT / "data" / "nlu.yml"))
 
 # Overrides for the line's own contact details (faq/service.yml holds the defaults).

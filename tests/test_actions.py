@@ -120,15 +120,16 @@ def test_a_failing_lookup_still_answers(monkeypatch):
         raise RuntimeError("lookup failed")
 
     monkeypatch.setattr("bot.turn.question", boom)
-    messages, events = run(ActionAnswer(), tracker("anything"))
+    messages, slots = run(ActionAnswer(), tracker("anything"))
     assert messages and messages[0]["custom"]["kind"] == "fallback"
+    assert slots == {"unanswered": "anything"}
 
 
 def test_a_broken_knowledge_base_still_answers(monkeypatch, tmp_path):
     monkeypatch.setattr(settings, "FAQ_DIR", tmp_path / "missing")
     kb._CACHE.clear()
-    messages, _ = run(ActionAnswer(), tracker("anything"))
-    assert messages == [{**messages[0], "text": SAFE_TEXT}]
+    messages, slots = run(ActionAnswer(), tracker("anything"))
+    assert messages == [{**messages[0], "text": SAFE_TEXT}] and slots == {"unanswered": "anything"}
 
 
 def _ent(text: str, word: str, entity: str, value: str) -> dict:
