@@ -156,12 +156,19 @@ def handoff(kb: KnowledgeBase) -> Reply:
 def decline(kb: KnowledgeBase, reason: str) -> Reply:
     """The fixed, polite decline for out-of-scope and manipulation attempts."""
     phone, _ = line_contact(kb)
-    text = (
-        "Sorry, I can only help with questions about taking a public service out of the public sector "
-        "as a mutual, co-operative or social enterprise: pensions, TUPE, procurement, legal forms, "
-        f"finance and the spin-out process. For anything else, please contact the right service; "
-        f"for mutuals questions you can also call us on {phone}."
-    )
+    if reason == "outside_uk":
+        text = (
+            "Sorry, I can only help with the UK: England, Wales, Scotland and Northern Ireland. Pensions, "
+            "staff transfer and procurement rules are different in other countries, so please ask an "
+            f"adviser there. For mutuals questions about UK public services you can call us on {phone}."
+        )
+    else:
+        text = (
+            "Sorry, I can only help with questions about taking a public service out of the public sector "
+            "as a mutual, co-operative or social enterprise: pensions, TUPE, procurement, legal forms, "
+            f"finance and the spin-out process. For anything else, please contact the right service; "
+            f"for mutuals questions you can also call us on {phone}."
+        )
     meta = {"band": "declined", "reason": reason, "kb_version": kb.version}
     return Reply([Message(text, custom={"kind": "declined", "meta": meta})], meta)
 

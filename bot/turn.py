@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from . import guard, respond
+from . import guard, jurisdiction, respond
 from .kb import TOPICS, KnowledgeBase
 from .match import Context, Matcher, get_matcher
 from .text import STOPWORDS
@@ -119,6 +119,11 @@ def question(
     slots = slots or {}
     if guard.is_manipulation(text):
         return TurnResult(respond.decline(kb, "manipulation"))
+    place = jurisdiction.foreign_place(text)
+    if place:
+        reply = respond.decline(kb, "outside_uk")
+        reply.meta["place"] = place
+        return TurnResult(reply)
     # Checked even when the NLU is unsure (strict): "does it apply to the nhs?" right after an
     # answer is a follow-up by its form, whatever intent the classifier half-believes.
     if only_changes_context(text, entities, slots):
