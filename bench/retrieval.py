@@ -139,17 +139,22 @@ def main() -> None:
 
     matcher = Matcher(base)
     if args.oos_sweep:
-        lines = [f"{'oos prob':<12}{'top1':>7}{'top3':>7}{'wrong':>7}{'clar':>7}{'oos ok':>8}  (tune split, "
-                 f"answer {settings.ANSWER_SCORE:g} / clarify {settings.CLARIFY_SCORE:g})"]
-        for threshold in (1.01, 0.99, 0.98, 0.97, 0.95, 0.9, 0.8, 0.7, 0.5):
-            settings.OOS_PROBABILITY = threshold
-            f = evaluate(base, matcher, tune, nlu).figures()
-            name = "off" if threshold > 1 else f"{threshold:.2f}"
-            lines.append(f"{name:<12}{f['top1']:>7.1%}{f['top3']:>7.1%}{f['answered_wrong']:>7.1%}"
-                         f"{f['clarified']:>7.1%}{f['oos_declined']:>8.1%}")
-            print(lines[-1], flush=True)
+        lines = [f"{'oos prob':<10}{'overruled at':>13}{'top1':>7}{'top3':>7}{'wrong':>7}{'clar':>7}{'oos ok':>8}"
+                 f"  ({args.questions.name}, tune split, answer {settings.ANSWER_SCORE:g} / clarify "
+                 f"{settings.CLARIFY_SCORE:g})"]
+        for threshold in (1.01, 0.99, 0.97, 0.95, 0.9, 0.8, 0.7):
+            for overruled in ((1e9,) if threshold > 1 else (1e9, 110.0, 90.0, 80.0)):
+                settings.OOS_PROBABILITY, settings.OOS_OVERRULED_AT = threshold, overruled
+                f = evaluate(base, matcher, tune, nlu).figures()
+                name = "off" if threshold > 1 else f"{threshold:.2f}"
+                over = "never" if overruled > 1e6 else f"{overruled:g}"
+                lines.append(f"{name:<10}{over:>13}{f['top1']:>7.1%}{f['top3']:>7.1%}{f['answered_wrong']:>7.1%}"
+                             f"{f['clarified']:>7.1%}{f['oos_declined']:>8.1%}")
+                print(lines[-1], flush=True)
+        out = ROOT / "bench" / "results" / f"oos_threshold_{args.questions.stem}.txt"
         if args.questions.name == "questions.yml":
-            (ROOT / "bench" / "results" / "oos_threshold.txt").write_text("\n".join(lines) + "\n")
+            out = ROOT / "bench" / "results" / "oos_threshold.txt"
+        out.write_text("\n".join(lines) + "\n")
         return
     if args.sweep:
         print(f"{'answer':>7}{'margin':>7}{'clarify':>8}{'known':>6}{'top1':>7}{'top3':>7}{'wrong':>7}{'clar':>7}"

@@ -372,7 +372,7 @@ class Matcher:
         # context; leave-one-out checks are not messages a user typed).
         if self._oos is not None and use_semantic and leave_out is None and text.strip():
             oos = self._oos.probability(_query_vector(text))
-            if band != UNKNOWN and self._oos.is_out_of_scope(oos):
+            if band != UNKNOWN and self._oos.is_out_of_scope(oos, top[0].score if top else 0.0):
                 band = UNKNOWN
         return MatchResult(query=key, candidates=top, band=band, known_share=known, out_of_scope=oos)
 

@@ -52,5 +52,6 @@ class OutOfScopeModel:
         return float(self._model.predict_proba(query_vector.reshape(1, -1))[0, 1])
 
     @staticmethod
-    def is_out_of_scope(probability: float) -> bool:
-        return probability >= settings.OOS_PROBABILITY
+    def is_out_of_scope(probability: float, top_score: float = 0.0) -> bool:
+        """Decline when likely off-topic, unless the best entry matches too well to doubt."""
+        return probability >= settings.OOS_PROBABILITY and top_score < settings.OOS_OVERRULED_AT

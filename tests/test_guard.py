@@ -1,13 +1,9 @@
 """The manipulation guard: it declines requests to deceive, threaten or expose people even
 when they are wrapped in domain words, and never fires on a real question."""
-from pathlib import Path
-
 import pytest
 
-from bot import guard, kb
-from bot.evaluation import OUT_OF_SCOPE, load_questions
-
-ROOT = Path(__file__).resolve().parent.parent
+from bot import guard
+from tests.support.real_questions import real_questions
 
 
 @pytest.mark.parametrize("text", [
@@ -40,8 +36,5 @@ def test_real_questions_pass(text):
 
 
 def test_no_knowledge_base_phrasing_or_in_scope_question_is_caught():
-    base = kb.load(ROOT / "faq")
-    texts = [p for e in base.entries.values() for p in e.phrasings]
-    texts += [q.text for q in load_questions(ROOT / "tests" / "eval" / "questions.yml") if q.expect != OUT_OF_SCOPE]
-    caught = [t for t in texts if guard.is_manipulation(t)]
+    caught = [t for t in real_questions() if guard.is_manipulation(t)]
     assert not caught, caught[:5]

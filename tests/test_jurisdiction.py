@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from bot import jurisdiction, kb, turn
-from bot.evaluation import OUT_OF_SCOPE, load_questions
+from tests.support.real_questions import real_questions
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,10 +36,7 @@ def test_uk_questions_pass(text):
 
 
 def test_no_knowledge_base_phrasing_or_in_scope_question_is_caught():
-    base = kb.load(ROOT / "faq")
-    texts = [p for e in base.entries.values() for p in e.phrasings]
-    texts += [q.text for q in load_questions(ROOT / "tests" / "eval" / "questions.yml") if q.expect != OUT_OF_SCOPE]
-    caught = [t for t in texts if jurisdiction.foreign_place(t)]
+    caught = [t for t in real_questions() if jurisdiction.foreign_place(t)]
     assert not caught, caught[:5]
 
 

@@ -31,6 +31,9 @@ def test_threshold_rule(monkeypatch):
     monkeypatch.setattr(settings, "OOS_PROBABILITY", 0.9)
     assert oos.OutOfScopeModel.is_out_of_scope(0.9)
     assert not oos.OutOfScopeModel.is_out_of_scope(0.89)
+    monkeypatch.setattr(settings, "OOS_OVERRULED_AT", 90.0)
+    assert oos.OutOfScopeModel.is_out_of_scope(0.99, top_score=89.9)
+    assert not oos.OutOfScopeModel.is_out_of_scope(0.99, top_score=90.0)  # a match this strong is answered
 
 
 @pytest.fixture
@@ -46,8 +49,13 @@ def matcher(tmp_path, monkeypatch):
 def test_message_like_an_off_topic_example_is_declined(matcher, monkeypatch):
     text = "do council staff keep the gym discount when we leave"  # mostly knowledge-base words
     monkeypatch.setattr(settings, "OOS_PROBABILITY", 0.5)
+    monkeypatch.setattr(settings, "OOS_OVERRULED_AT", 1000.0)
     result = matcher.match(text)
     assert result.band == UNKNOWN and result.out_of_scope >= 0.5
+    # A match scoring at least OOS_OVERRULED_AT is answered whatever the detector says.
+    monkeypatch.setattr(settings, "OOS_OVERRULED_AT", result.top.score)
+    assert matcher.match(text).band == ANSWER
+    monkeypatch.setattr(settings, "OOS_OVERRULED_AT", 1000.0)
     monkeypatch.setattr(settings, "OOS_PROBABILITY", 1.01)  # switched off: the word match alone decides
     assert matcher.match(text).band != UNKNOWN
 
