@@ -343,7 +343,7 @@ def test_draft_new_entry_is_validated_and_restored_on_failure(world, tmp_path):
     [path] = proposals.pending(out_dir)
     draft = yaml.safe_load(path.read_text())
     entry = draft["entry"]
-    assert draft["kind"] == "new_entry" and entry["id"] == "process-what-colour-should-our-logo-be"
+    assert draft["kind"] == "new_entry" and entry["id"] == "process-what-colour-should-our-mutual-logo"
     assert entry["alternates"][0] == said.text and set(entry) <= kb.ENTRY_FIELDS
     topic_file = faq / "process.yml"
     original = topic_file.read_bytes()
@@ -367,7 +367,7 @@ def test_draft_new_entry_is_validated_and_restored_on_failure(world, tmp_path):
     failed = review_cli(world, "apply", str(path), "--faq", str(faq))
     assert failed.returncode == 1, failed.stdout
     assert "NOT applied" in failed.stderr and "no-such-organisation" in failed.stderr
-    assert "+  - id: process-what-colour-should-our-logo-be" in failed.stdout  # the diff was shown
+    assert "+  - id: process-what-colour-should-our-mutual-logo" in failed.stdout  # the diff was shown
     assert topic_file.read_bytes() == original and proposals.pending(out_dir) == [path]
     # Fixed: applied, valid, and the question now finds the new entry.
     entry["refer"] = [org]
@@ -376,8 +376,8 @@ def test_draft_new_entry_is_validated_and_restored_on_failure(world, tmp_path):
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert topic_file.read_text().startswith(original.decode()), "existing text must be kept as written"
     base = kb.load(faq)
-    new = base.entries["process-what-colour-should-our-logo-be"]
-    assert new.refer == (org,) and new.question == "What colour should our logo be?"
+    new = base.entries["process-what-colour-should-our-mutual-logo"]
+    assert new.refer == (org,) and new.question == "What colour should our mutual logo be?"
     t = transcript.load(world.db, sender).turns[0]
     assert Matcher(base).match(t.text, _topic_probs(t)).top.id == new.id
 

@@ -22,7 +22,7 @@ from tests.browser.conftest import check
 from tests.support.assistant import ROOT
 
 ANSWERED = "can i keep my nhs pension if we spin out"
-UNANSWERED = "what colour should our logo be"
+UNANSWERED = "what colour should our mutual logo be"
 
 
 def say(stack, sender: str, text: str) -> list[dict[str, Any]]:

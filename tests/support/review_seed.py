@@ -32,9 +32,9 @@ SCRIPT: tuple[Scripted, ...] = (
     Scripted("rv-helpful", "a good answer and 'yes that helped'",
              ("hello", "can i keep my nhs pension if we spin out", "yes that helped")),
     Scripted("rv-clarify", "a clarify (did you mean)", ("our pension",)),
-    Scripted("rv-fallback", "a question we cannot answer", ("what colour should our logo be",)),
+    Scripted("rv-fallback", "a question we cannot answer", ("what colour should our mutual logo be",)),
     Scripted("rv-fallback-old", "the same question in other words, two days ago",
-             ("what colour should the logo be?",), days_ago=2),
+             ("what colour should the mutual logo be?",), days_ago=2),
     Scripted("rv-font", "another unanswerable question", ("which font should we use for letters",)),
     Scripted("rv-decline", "out of scope", ("what is the weather in leeds tomorrow",)),
     Scripted("rv-handoff", "asks for a person", ("can i talk to a person",)),
@@ -43,10 +43,10 @@ SCRIPT: tuple[Scripted, ...] = (
     Scripted("rv-restart", "start again", ("what is tupe", "start again", "how do we get funding")),
     Scripted("rv-followup", "a follow-up for council staff, two days ago",
              ("will I keep my pension if we become a mutual", "what about council staff?"), days_ago=2),
-    Scripted("rv-lowscore", "an answer with a low score", ("can our mutual run a cafe",)),
+    Scripted("rv-lowscore", "an answer with a low score", ("could the mutual run a cafe as well as the service",)),
 )
 # Unanswered questions the script means as one question asked twice (for grouping).
-SAME_QUESTION = {"what colour should our logo be": "logo", "what colour should the logo be?": "logo",
+SAME_QUESTION = {"what colour should our mutual logo be": "logo", "what colour should the mutual logo be?": "logo",
                  "which font should we use for letters": "font"}
 CALLBACK_FROM = "rv-fallback"  # this conversation also requests a callback through the web form
 
