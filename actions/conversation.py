@@ -35,13 +35,14 @@ class ActionGreet(TurnAction):
 
 
 class ActionDecline(TurnAction):
-    """Out of scope or a manipulation attempt: one fixed, polite decline."""
+    """Out of scope: one fixed, polite decline, unless the knowledge base clearly answers it."""
 
     def name(self) -> Text:
         return "action_decline"
 
     def turn(self, tracker: Tracker) -> TurnResult:
-        return TurnResult(respond.decline(kb.get(), "out_of_scope"))
+        return turn.off_topic(kb.get(), latest_text(tracker), latest_ranking(tracker), latest_entities(tracker),
+                              tracker.current_slot_values())
 
 
 class ActionHandoff(TurnAction):

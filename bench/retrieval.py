@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot import kb, settings, turn  # noqa: E402
-from bot.evaluation import Report, load_questions, outcome_of  # noqa: E402
+from bot.evaluation import OUT_OF_SCOPE, Report, load_questions, outcome_of  # noqa: E402
 from bot.match import Matcher, Weights  # noqa: E402
 
 # MUTUALS_MODEL=models/other.tar.gz compares another trained model on the same questions.
@@ -65,7 +65,7 @@ def replay(base: kb.KnowledgeBase, matcher: Matcher, text: str, parsed: dict) ->
     elif intent == "nlu_fallback":
         t = turn.question(base, text, ranking, entities, {}, intent, matcher, strict=True)
     elif intent == "out_of_scope":
-        return [{"custom": {"kind": "declined"}}], intent
+        t = turn.off_topic(base, text, ranking, entities, {}, matcher)
     else:
         return [{"custom": {"kind": intent}}], intent
     return [{"custom": m.custom} for m in t.reply.messages], intent
@@ -91,6 +91,8 @@ def main() -> None:
     parser.add_argument("--variants", action="store_true")
     parser.add_argument("--failures", action="store_true")
     parser.add_argument("--oos-sweep", action="store_true")
+    parser.add_argument("--nlu-oos-sweep", action="store_true",
+                        help="when to overrule the NLU's out_of_scope (bench/results/nlu_oos_overrule.txt)")
     parser.add_argument("--questions", type=Path, default=ROOT / "tests" / "eval" / "questions.yml",
                         help="evaluation file (default tests/eval/questions.yml)")
     args = parser.parse_args()
@@ -151,10 +153,36 @@ def main() -> None:
                 lines.append(f"{name:<10}{over:>13}{f['top1']:>7.1%}{f['top3']:>7.1%}{f['answered_wrong']:>7.1%}"
                              f"{f['clarified']:>7.1%}{f['oos_declined']:>8.1%}")
                 print(lines[-1], flush=True)
+        lines.append("'never' also switches off the overruling of the NLU's out_of_scope, which needs the same "
+                     "strong match (settings.OOS_OVERRULED_AT).")
         out = ROOT / "bench" / "results" / f"oos_threshold_{args.questions.stem}.txt"
         if args.questions.name == "questions.yml":
             out = ROOT / "bench" / "results" / "oos_threshold.txt"
         out.write_text("\n".join(lines) + "\n")
+        return
+    if args.nlu_oos_sweep:
+        # Questions the NLU calls out of scope: would the matcher answer them, and rightly?
+        rows = []
+        for q in tune:
+            parsed = nlu[q.text]
+            if parsed["intent"]["name"] != "out_of_scope":
+                continue
+            r = matcher.match(q.text, turn.topic_probs(parsed["intent_ranking"]))
+            rows.append((q.expect, r.band, r.top.score if r.top else 0.0, r.top.id if r.top else "", r.out_of_scope))
+        inside = [r for r in rows if r[0] != OUT_OF_SCOPE]
+        lines = [f"tune split ({args.questions.name}): the NLU calls {len(inside)} in-scope and "
+                 f"{len(rows) - len(inside)} out-of-scope questions out_of_scope; the matcher's top entry is right for "
+                 f"{sum(r[0] == r[3] for r in inside)} of the in-scope ones.",
+                 f"{'score at least':>15}{'detector below':>15}{'right answers gained':>22}{'off-topic answered':>20}"]
+        for score in (80, 90, 100, 110, 120):
+            for prob in (0.1, 0.2, 0.3, 0.5):
+                ok = [r for r in rows if r[1] == "answer" and r[2] >= score and r[4] < prob]
+                gained = sum(1 for r in ok if r[0] == r[3])
+                lost = sum(1 for r in ok if r[0] == OUT_OF_SCOPE)
+                lines.append(f"{score:>15}{prob:>15}{gained:>22}{lost:>20}")
+        print("\n".join(lines))
+        if args.questions.name == "questions.yml":
+            (ROOT / "bench" / "results" / "nlu_oos_overrule.txt").write_text("\n".join(lines) + "\n")
         return
     if args.sweep:
         print(f"{'answer':>7}{'margin':>7}{'clarify':>8}{'known':>6}{'top1':>7}{'top3':>7}{'wrong':>7}{'clar':>7}"

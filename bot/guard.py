@@ -28,7 +28,7 @@ _PATTERNS = [
 # question about a duty, "help me pressure staff into signing" is not.
 _ASK = r"\b(help me|how (do|can|could|would) (i|we)|how to|can you|could you|ways? to|tell me how to|show me how to|i want to|i need to|let's)\b"
 _HARMFUL_REQUESTS = [
-    r"\b(write|draft|create|compose|generate|produce|make|send|give me|prepare|knock up)\b.{0,40}\b(fake|forged|fraudulent|bogus|phishing|threatening|abusive|insulting|defamatory|scam|spoof(ed)?|counterfeit|official-looking)\b",
+    r"\b(write|draft|create|compose|generate|produce|make|send|give me|prepare|knock up)\b.{0,40}\b(fake|forged|fraudulent|bogus|phishing|threatening|abusive|insulting|defamatory|scam|spoof(ed)?|counterfeit|official[- ]looking)\b",
     r"\b(fake|forged?|forging|falsif(y|ied|ying)|bogus|counterfeit)\b.{0,30}\b(letter|email|notice|document|guidance|ballot|votes?|signatures?|testimonials?|reviews?|references?|certificates?|minutes|invoices?|records?|results?|consultation responses?)\b",
     r"\b(impersonat\w*|pose as|posing as|pretend(ing)? to be|masquerad\w*)\b",
     _ASK + r".{0,30}\b(doctor|rig|tamper with|falsify|fiddle|forge|fake|cook the|hide|cover up|trick|scare|frighten|intimidate|bully|coerce|blackmail|threaten|pressure|con|mislead|deceive|manipulate)\b",

@@ -45,10 +45,17 @@ MIN_KNOWN_SHARE = float(os.environ.get("MUTUALS_MIN_KNOWN_SHARE", 0.6))
 #   however personal its wording ("will my 22 years' service count at the new CIC?").
 #   Chosen with `bench/retrieval.py --oos-sweep` on the tuning split, which now holds a second
 #   calibration set (bench/results/oos_threshold.txt), as the best sum of top-1 and out of scope
-#   declined: 0.7 below 110 points gives 94.6% / 96.5%, against 94.4% / 93.5% for the former
-#   0.97 with no overruling. OOS_PROBABILITY 1.01 = off.
+#   declined: 0.7 below 110 points gave 94.6% / 96.5%, against 94.4% / 93.5% for the former
+#   0.97 with no overruling, and stays the best choice with a third calibration set added
+#   (93.9% / 96.7%). OOS_PROBABILITY 1.01 = off.
 OOS_PROBABILITY = float(os.environ.get("MUTUALS_OOS_PROBABILITY", 0.7))
 OOS_OVERRULED_AT = float(os.environ.get("MUTUALS_OOS_OVERRULED_AT", 110))
+# The NLU's own out_of_scope is overruled, and the question answered, only when the matcher and
+#   the detector both disagree with it: an answer scoring OOS_OVERRULED_AT or more, and a
+#   detector probability below NLU_OOS_OVERRULED_BELOW. On the tuning split the NLU called 9
+#   in-scope questions out of scope, 8 of which the matcher answered right; this rule answers 3
+#   of them and no out-of-scope question (bench/results/nlu_oos_overrule.txt).
+NLU_OOS_OVERRULED_BELOW = float(os.environ.get("MUTUALS_NLU_OOS_OVERRULED_BELOW", 0.1))
 
 # Longest message we read in full; beyond it we match on the first part only.
 MAX_QUERY_CHARS = 1000

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from . import guard, jurisdiction, respond
+from . import guard, jurisdiction, respond, settings
 from .kb import TOPICS, KnowledgeBase
 from .match import Context, Matcher, get_matcher
 from .text import STOPWORDS
@@ -136,6 +136,32 @@ def question(
         reply.meta.update({"intent": intent, "query": text[:200]})
         return TurnResult(reply, {"last_query": text[:500]})
     return _finish(kb, result, ctx, text, intent)
+
+
+def off_topic(
+    kb: KnowledgeBase,
+    text: str,
+    ranking: Iterable[Mapping[str, Any]] | None = None,
+    entities: Iterable[Mapping[str, Any]] | None = None,
+    slots: Mapping[str, Any] | None = None,
+    matcher: Matcher | None = None,
+) -> TurnResult:
+    """The NLU calls the message out of scope: decline it, unless the knowledge base answers it
+    so clearly that the matcher and the out-of-scope detector both disagree with the NLU."""
+    slots = slots or {}
+    if guard.is_manipulation(text) or jurisdiction.foreign_place(text):
+        return question(kb, text, ranking, entities, slots, "out_of_scope", matcher)
+    matcher = matcher or get_matcher(kb)
+    ctx = _context(entities, slots)
+    result = matcher.match(text, topic_probs(ranking), ctx)
+    if (result.band == "answer" and result.top.score >= settings.OOS_OVERRULED_AT
+            and result.out_of_scope < settings.NLU_OOS_OVERRULED_BELOW):
+        turn = _finish(kb, result, ctx, text, "out_of_scope")
+        turn.reply.meta["nlu_overruled"] = True
+        return turn
+    reply = respond.decline(kb, "out_of_scope")
+    reply.meta.update({"query": text[:200], "out_of_scope": round(result.out_of_scope, 3)})
+    return TurnResult(reply)
 
 
 def follow_up(
