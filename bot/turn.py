@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from . import guard, jurisdiction, respond, settings
+from . import guard, handoff, jurisdiction, respond, settings
 from .kb import TOPICS, KnowledgeBase
 from .match import Context, Matcher, get_matcher
 from .text import STOPWORDS
@@ -124,6 +124,8 @@ def question(
         reply = respond.decline(kb, "outside_uk")
         reply.meta["place"] = place
         return TurnResult(reply)
+    if handoff.wants_a_person(text):
+        return TurnResult(respond.handoff(kb))
     # Checked even when the NLU is unsure (strict): "does it apply to the nhs?" right after an
     # answer is a follow-up by its form, whatever intent the classifier half-believes.
     if only_changes_context(text, entities, slots):
@@ -149,7 +151,7 @@ def off_topic(
     """The NLU calls the message out of scope: decline it, unless the knowledge base answers it
     so clearly that the matcher and the out-of-scope detector both disagree with the NLU."""
     slots = slots or {}
-    if guard.is_manipulation(text) or jurisdiction.foreign_place(text):
+    if guard.is_manipulation(text) or jurisdiction.foreign_place(text) or handoff.wants_a_person(text):
         return question(kb, text, ranking, entities, slots, "out_of_scope", matcher)
     matcher = matcher or get_matcher(kb)
     ctx = _context(entities, slots)
