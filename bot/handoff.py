@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 MAX_WORDS = 14  # the longest human_handoff example in data/nlu.yml has 10 words
-_PERSON = r"(a |an |some )?(real |actual |live )?(person|human|adviser|advisor|someone|somebody|member of staff|people)"
+_PERSON = r"(a |an |some )?(real |actual |live )?(person|human|adviser|advisor|someone|somebody|member of staff)"
 _PATTERNS = [
     rf"\b(talk|speak|chat)\s+(to|with)\s+{_PERSON}\b",
     rf"\b(put|transfer) me through to\b",

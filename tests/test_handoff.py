@@ -22,6 +22,7 @@ def test_requests_for_a_person_are_found(text):
 @pytest.mark.parametrize("text", [
     "who should we talk to about the lgps admission agreement?",
     "do we have to speak to staff before the transfer?",
+    "we'd like to talk to people who have done it",
     "I manage a team of 40 and we want to talk to people who have already spun out of the council, who can help?",
 ])
 def test_questions_about_who_to_talk_to_are_left_to_the_knowledge_base(text):
