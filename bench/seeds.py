@@ -15,7 +15,6 @@ import argparse
 import os
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -84,4 +83,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

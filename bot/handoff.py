@@ -15,7 +15,7 @@ MAX_WORDS = 14  # the longest human_handoff example in data/nlu.yml has 10 words
 _PERSON = r"(a |an |some )?(real |actual |live )?(person|human|adviser|advisor|someone|somebody|member of staff)"
 _PATTERNS = [
     rf"\b(talk|speak|chat)\s+(to|with)\s+{_PERSON}\b",
-    rf"\b(put|transfer) me through to\b",
+    r"\b(put|transfer) me through to\b",
     r"\b(someone|somebody|anyone|a number|a helpline|a phone number)\s+(i|we)\s+(can|could)\s+(ring|call|phone|speak to|talk to)\b",
     r"\b(can|could)\s+(i|we)\s+(ring|call|phone)\s+(you|someone|somebody|an adviser|an advisor)\b",
     r"\b(call|ring|phone)\s+me\s+back\b|\brequest a call ?back\b",

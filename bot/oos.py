@@ -8,7 +8,8 @@ questions we answer. On sentence vectors they sit with the out-of-scope examples
 ``data/nlu.yml`` and ``faq/out_of_scope.yml`` (the second is not shown to the NLU: more
 off-topic examples there cost the DIET classifier in-scope accuracy). A logistic regression
 between every knowledge-base phrasing and those examples (classes balanced) gives a probability;
-we decline above a threshold chosen on the tuning questions (``settings.OOS_PROBABILITY``).
+we decline above a threshold chosen on the tuning questions (``settings.OOS_PROBABILITY``),
+unless the best entry matches too strongly to doubt (``settings.OOS_OVERRULED_AT``).
 Fitting takes about a second, so it is done when the matcher is built, never stored.
 """
 from __future__ import annotations

@@ -8,7 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import ActionAnswer, ActionChooseEntry, ActionFallback, ActionFollowUp
 from actions.base import SAFE_TEXT
-from actions.conversation import ActionDecline, ActionFeedback, ActionHandoff
+from actions.conversation import ActionDecline, ActionFeedback, ActionGreet, ActionHandoff
 from bot import kb, settings
 from tests.support.kbfactory import LEXICON, PENSION_ENTRIES, build
 
@@ -167,3 +167,10 @@ def test_a_short_message_that_only_names_a_context_is_a_follow_up(text, word, en
     slots = {"last_query": "who transfers under tupe"}
     assert only_changes_context(text, [_ent(text, word, entity, value)], slots) is expected
     assert only_changes_context(text, [_ent(text, word, entity, value)], {}) is False
+
+
+def test_greeting_is_only_a_greeting():
+    """Long messages the NLU takes for a greeting are re-labelled before they get here
+    (bot/nlu_moves.py), so the action only says hello and sets nothing."""
+    messages, slots = run(ActionGreet(), tracker("hello there", "greet"))
+    assert messages[0]["custom"] == {"kind": "greeting"} and slots == {}
