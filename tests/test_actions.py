@@ -169,8 +169,9 @@ def test_a_short_message_that_only_names_a_context_is_a_follow_up(text, word, en
     assert only_changes_context(text, [_ent(text, word, entity, value)], {}) is False
 
 
-def test_greeting_is_only_a_greeting():
-    """Long messages the NLU takes for a greeting are re-labelled before they get here
-    (bot/nlu_moves.py), so the action only says hello and sets nothing."""
+
+def test_a_short_greeting_is_a_greeting_and_a_long_one_a_question():
     messages, slots = run(ActionGreet(), tracker("hello there", "greet"))
     assert messages[0]["custom"] == {"kind": "greeting"} and slots == {}
+    long, _ = run(ActionGreet(), tracker("hello, what is a community interest company and how do we set one up?", "greet"))
+    assert long[0]["custom"]["kind"] != "greeting"
