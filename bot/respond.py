@@ -162,6 +162,22 @@ def decline(kb: KnowledgeBase, reason: str) -> Reply:
             "staff transfer and procurement rules are different in other countries, so please ask an "
             f"adviser there. For mutuals questions about UK public services you can call us on {phone}."
         )
+    elif reason == "personal_pension":
+        text = (
+            "That sounds like a question about your own pension, which I can't answer: I only cover taking a "
+            "public service out of the public sector as a mutual, co-operative or social enterprise. Your pension "
+            "scheme's administrator can help with your own benefits, statements and retirement options; your "
+            "employer's HR or payroll team can tell you who that is. If your question is about a spin-out, "
+            f"please ask it again with a few words about the move, or call us on {phone}."
+        )
+    elif reason == "personal_employment":
+        text = (
+            "That sounds like a question about your own job, pay or leave, which I can't answer: I only cover "
+            "taking a public service out of the public sector as a mutual, co-operative or social enterprise. "
+            "Your manager or HR team, or your trade union, can help, and Acas gives free advice on employment "
+            "rights. If your question is about a spin-out or a staff transfer, please ask it again with a few "
+            f"words about the move, or call us on {phone}."
+        )
     else:
         text = (
             "Sorry, I can only help with questions about taking a public service out of the public sector "

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from . import guard, handoff, jurisdiction, respond, settings
+from . import guard, handoff, jurisdiction, personal, respond, settings
 from .kb import TOPICS, KnowledgeBase
 from .match import Context, Matcher, get_matcher
 from .text import STOPWORDS
@@ -126,6 +126,11 @@ def question(
         return TurnResult(reply)
     if handoff.wants_a_person(text):
         return TurnResult(respond.handoff(kb))
+    matter = personal.personal_matter(text)
+    if matter:
+        reply = respond.decline(kb, f"personal_{matter}")
+        reply.meta["query"] = text[:200]
+        return TurnResult(reply)
     # Checked even when the NLU is unsure (strict): "does it apply to the nhs?" right after an
     # answer is a follow-up by its form, whatever intent the classifier half-believes.
     if only_changes_context(text, entities, slots):
@@ -151,7 +156,8 @@ def off_topic(
     """The NLU calls the message out of scope: decline it, unless the knowledge base answers it
     so clearly that the matcher and the out-of-scope detector both disagree with the NLU."""
     slots = slots or {}
-    if guard.is_manipulation(text) or jurisdiction.foreign_place(text) or handoff.wants_a_person(text):
+    if (guard.is_manipulation(text) or jurisdiction.foreign_place(text) or handoff.wants_a_person(text)
+            or personal.personal_matter(text)):
         return question(kb, text, ranking, entities, slots, "out_of_scope", matcher)
     matcher = matcher or get_matcher(kb)
     ctx = _context(entities, slots)
