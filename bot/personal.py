@@ -6,8 +6,8 @@ matcher take them for spin-out questions and answer them with an entry about Fai
 are personal admin: the scheme's administrator, HR or a union answers them, and saying so is
 more use than a generic decline.
 
-A message counts only when it is in the first person singular ("I", "my"), names a personal
-pension or employment matter, and says nothing about a spin-out, a transfer or a new employer:
+A message counts only when it is in the first person singular ("I", "my"; for pay and leave,
+naming Agenda for Change will do), names a personal pension or employment matter, and says nothing about a spin-out, a transfer or a new employer:
 "will I keep my ill health retirement rights when we become a CIC?" is a Fair Deal question
 and goes to the matcher.
 """
@@ -34,7 +34,8 @@ annual\s+allowance|lifetime\s+allowance|scheme\s+pays|emergency\s+tax|tax\s+code
 refund\s+of\s+(my\s+)?(pension\s+)?contributions|opt(ing)?[\s-]*(out|back\s+in)\s+of|rejoin|
 retire\s+and\s+return|flexible\s+retirement|partial\s+retirement|step[\s-]*down|wind(ing)?\s+down|
 deferred\s+(pension|member|benefits)|my\s+old\s+(workplace\s+)?pension|sipp|
-pension\s+(increase|uplift)|contribution\s+(rate|tier|band)\s+(go|goes|went|going)
+pension\s+(increase|uplift)|contribution\s+(rate|tier|band)\s+(go|goes|went|going)|
+my\s+(own\s+)?(pension\s+)?contributions?|(do|will|should|would)\s+i\s+(have\s+to\s+)?pay\s+(in)?to\s+(the|my)
 """
 
 # An individual's own pay, leave and working conditions.
@@ -55,8 +56,10 @@ spin[\s-]*(out|off)|spun[\s-]*out|spinning[\s-]*out|mutual\w*|co[\s-]*op\w*|soci
 \bcic\b|community\s+interest|community\s+benefit|\bcbs\b|employee[\s-]*(owned|led|ownership)|
 staff[\s-]*(owned|led|run)|\btupe\b|\bcosop\b|fair\s+deal|outsourc\w*|privatis\w*|privatiz\w*|
 transferr(ed|ing)\s+(out|over|across|to|with)|(being|been|are|were|get|gets|getting)\s+transferred|
-staff\s+transfer|bulk\s+transfer|transfer\s+date|after\s+(the\s+)?transfer|
-new\s+(employer|organisation|organization|company|provider|body|social|co|enterprise|business)|
+staff\s+transfer|bulk\s+transfer|transfer\s+date|(after|before|on|at)\s+(the\s+)?(transfer|move)|
+\b(we|us|service|team|staff)\s+(\w+\s+)?(transfer|move|go|leave)s?\b|the\s+move\b|
+transfer\w*\s+(of\s+)?(the\s+)?(service|staff|undertaking|team)|
+new\s+(employer|organisation|organization|org|company|provider|body|social|co|enterprise|business)|
 mov(e|es|ed|ing)\s+(across|over|out)|go(es|ing)?\s+out\s+of\s+(the\s+)?(trust|council|nhs|department)|
 leav(e|es|ing)\s+(the\s+)?(public\s+sector|trust|council|department)|
 admitted\s+body|admission\s+agreement|independent\s+provider|direction\s+(body|status)|
@@ -66,21 +69,26 @@ carr(y|ies|ied)\s+(over|across)|continu\w+\s+(of\s+)?(service|employment)
 """
 
 _FIRST_PERSON = r"\b(i|i'm|im|i've|ive|i'd|id|me|my|myself|mine)\b"
+# National pay terms make a leave or pay question personal even without "I" ("annual leave
+# after 10 years on agenda for change?"): an employer asking about them names the move.
+_PAY_TERMS = r"\b(agenda\s+for\s+change|afc)\b"
 
 _PENSION_RE = re.compile(_PENSION_MATTERS.replace("\n", ""), re.IGNORECASE)
 _EMPLOYMENT_RE = re.compile(_EMPLOYMENT_MATTERS.replace("\n", ""), re.IGNORECASE)
 _CONTEXT_RE = re.compile(_SPIN_OUT_CONTEXT.replace("\n", ""), re.IGNORECASE)
 _FIRST_PERSON_RE = re.compile(_FIRST_PERSON, re.IGNORECASE)
+_PAY_TERMS_RE = re.compile(_PAY_TERMS, re.IGNORECASE)
 
 
 def personal_matter(text: str) -> str | None:
     """``PENSION`` or ``EMPLOYMENT`` for a question about one's own pension or job with no
     spin-out in it, else None."""
     text = " ".join((text or "").split())
-    if not _FIRST_PERSON_RE.search(text) or _CONTEXT_RE.search(text):
+    if _CONTEXT_RE.search(text):
         return None
-    if _PENSION_RE.search(text):
+    first_person = bool(_FIRST_PERSON_RE.search(text))
+    if first_person and _PENSION_RE.search(text):
         return PENSION
-    if _EMPLOYMENT_RE.search(text):
+    if (first_person or _PAY_TERMS_RE.search(text)) and _EMPLOYMENT_RE.search(text):
         return EMPLOYMENT
     return None

@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
     ("how many days annual leave do i get on band 5 after 5 years", personal.EMPLOYMENT),
     ("my manager turned down my flexible working request, can i appeal", personal.EMPLOYMENT),
     ("my payslip is short, overtime is missing", personal.EMPLOYMENT),
+    ("how much do i pay into the lgps on 30k", personal.PENSION),
+    ("sick pay after 3 years on agenda for change?", personal.EMPLOYMENT),  # national terms, no "I"
 ])
 def test_personal_questions_are_found(text, matter):
     assert personal.personal_matter(text) == matter
@@ -29,6 +31,8 @@ def test_personal_questions_are_found(text, matter):
     "does my annual leave carry over when we transfer to the mutual",
     "can i still buy added pension after tupe to the new employer",
     "my sick pay - is it protected when our service is spun out",
+    "will my contributions change when we transfer",
+    "will my pension contributions go up when our service moves to the new org",
     # not in the first person: an employer's question
     "can staff buy added pension in the lgps",
     # first person, but no personal matter
