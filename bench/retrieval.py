@@ -144,7 +144,7 @@ def main() -> None:
         lines = [f"{'oos prob':<10}{'overruled at':>13}{'top1':>7}{'top3':>7}{'wrong':>7}{'clar':>7}{'oos ok':>8}"
                  f"  ({args.questions.name}, tune split, answer {settings.ANSWER_SCORE:g} / clarify "
                  f"{settings.CLARIFY_SCORE:g})"]
-        for threshold in (1.01, 0.99, 0.97, 0.95, 0.9, 0.8, 0.7):
+        for threshold in (1.01, 0.99, 0.97, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5):
             for overruled in ((1e9,) if threshold > 1 else (1e9, 110.0, 90.0, 80.0)):
                 settings.OOS_PROBABILITY, settings.OOS_OVERRULED_AT = threshold, overruled
                 f = evaluate(base, matcher, tune, nlu).figures()
