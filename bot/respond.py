@@ -174,8 +174,8 @@ def decline(kb: KnowledgeBase, reason: str) -> Reply:
         text = (
             "That sounds like a question about your own job, pay or leave, which I can't answer: I only cover "
             "taking a public service out of the public sector as a mutual, co-operative or social enterprise. "
-            "Your manager or HR team, or your trade union, can help, and Acas gives free advice on employment "
-            "rights. If your question is about a spin-out or a staff transfer, please ask it again with a few "
+            "Your manager or HR team, or your trade union, can help, and in England, Wales and Scotland Acas "
+            "gives free advice on employment rights. If your question is about a spin-out or a staff transfer, please ask it again with a few "
             f"words about the move, or call us on {phone}."
         )
     else:
