@@ -43,7 +43,7 @@ _EMPLOYMENT_MATTERS = r"""
 annual\s+leave|holiday\s+(entitlement|pay|days)|sick\s+(pay|leave|note)|sickness\s+(absence|pay|policy)|
 maternity|paternity|parental\s+leave|adoption\s+leave|carers?\s+leave|compassionate\s+leave|
 flexible\s+working\s+request|(unsocial|antisocial|on[\s-]*call)\s+hours?|shift\s+(allowance|pay|pattern)|
-overtime|mileage|pay\s+(rise|award|slip|band|point|progression)|payslip|incremental|increment|
+overtime|mileage|pay\s+(rise|award|slip|band|point|progression)|payslip|increment|
 band\s+\d+\s+(to|->)\s+band|re[\s-]*band\w*|regrad\w*|job\s+evaluation|
 grievance|disciplinary|bullying|harass\w*|occupational\s+health|phased\s+return|
 bank\s+shifts?|agency\s+shifts?|student\s+loan|p60|p45|
@@ -63,7 +63,7 @@ new\s+(employer|organisation|organization|org|company|provider|body|social|co|en
 mov(e|es|ed|ing)\s+(across|over|out)|go(es|ing)?\s+out\s+of\s+(the\s+)?(trust|council|nhs|department)|
 leav(e|es|ing)\s+(the\s+)?(public\s+sector|trust|council|department)|
 admitted\s+body|admission\s+agreement|independent\s+provider|direction\s+(body|status)|
-broadly\s+comparable|contract\s+(ends|is\s+relet|is\s+retendered)|retender\w*|tender\w*|
+broadly\s+comparable|contract\s+(ends|is\s+relet)|tender\w*|
 our\s+(service|team|staff|organisation|company)\s+(is|are|will|would|could)|
 carr(y|ies|ied)\s+(over|across)|continu\w+\s+(of\s+)?(service|employment)
 """

@@ -153,6 +153,10 @@ def handoff(kb: KnowledgeBase) -> Reply:
     return Reply([Message(text, custom=custom)], {"band": "handoff", "kb_version": kb.version})
 
 
+# What the line covers, in every decline that says so.
+_SCOPE = "taking a public service out of the public sector as a mutual, co-operative or social enterprise"
+
+
 def decline(kb: KnowledgeBase, reason: str) -> Reply:
     """The fixed, polite decline for out-of-scope and manipulation attempts."""
     phone, _ = line_contact(kb)
@@ -164,24 +168,21 @@ def decline(kb: KnowledgeBase, reason: str) -> Reply:
         )
     elif reason == "personal_pension":
         text = (
-            "That sounds like a question about your own pension, which I can't answer: I only cover taking a "
-            "public service out of the public sector as a mutual, co-operative or social enterprise. Your pension "
-            "scheme's administrator can help with your own benefits, statements and retirement options; your "
+            f"That sounds like a question about your own pension, which I can't answer: I only cover {_SCOPE}. "
+            "Your pension scheme's administrator can help with your own benefits, statements and retirement options; your "
             "employer's HR or payroll team can tell you who that is. If your question is about a spin-out, "
             f"please ask it again with a few words about the move, or call us on {phone}."
         )
     elif reason == "personal_employment":
         text = (
-            "That sounds like a question about your own job, pay or leave, which I can't answer: I only cover "
-            "taking a public service out of the public sector as a mutual, co-operative or social enterprise. "
+            f"That sounds like a question about your own job, pay or leave, which I can't answer: I only cover {_SCOPE}. "
             "Your manager or HR team, or your trade union, can help, and in England, Wales and Scotland Acas "
-            "gives free advice on employment rights. If your question is about a spin-out or a staff transfer, please ask it again with a few "
-            f"words about the move, or call us on {phone}."
+            "gives free advice on employment rights. If your question is about a spin-out or a staff transfer, "
+            f"please ask it again with a few words about the move, or call us on {phone}."
         )
     else:
         text = (
-            "Sorry, I can only help with questions about taking a public service out of the public sector "
-            "as a mutual, co-operative or social enterprise: pensions, TUPE, procurement, legal forms, "
+            f"Sorry, I can only help with questions about {_SCOPE}: pensions, TUPE, procurement, legal forms, "
             f"finance and the spin-out process. For anything else, please contact the right service; "
             f"for mutuals questions you can also call us on {phone}."
         )

@@ -101,6 +101,27 @@ def _finish(kb: KnowledgeBase, result, ctx: Context, query: str, intent: str) ->
     return TurnResult(reply, slots)
 
 
+def screen(kb: KnowledgeBase, text: str) -> TurnResult | None:
+    """The reply a message gets on sight, whatever the NLU said, or None to go on matching:
+    manipulation, a question set abroad, a request for a person, one's own pension or job.
+    One list, so a new check reaches new questions and NLU out-of-scope messages alike."""
+    if guard.is_manipulation(text):
+        return TurnResult(respond.decline(kb, "manipulation"))
+    place = jurisdiction.foreign_place(text)
+    if place:
+        reply = respond.decline(kb, "outside_uk")
+        reply.meta["place"] = place
+        return TurnResult(reply)
+    if handoff.wants_a_person(text):
+        return TurnResult(respond.handoff(kb))
+    matter = personal.personal_matter(text)
+    if matter:
+        reply = respond.decline(kb, f"personal_{matter}")
+        reply.meta["query"] = text[:200]
+        return TurnResult(reply)
+    return None
+
+
 def question(
     kb: KnowledgeBase,
     text: str,
@@ -117,20 +138,9 @@ def question(
     a confident match, and say we don't know rather than offer choices.
     """
     slots = slots or {}
-    if guard.is_manipulation(text):
-        return TurnResult(respond.decline(kb, "manipulation"))
-    place = jurisdiction.foreign_place(text)
-    if place:
-        reply = respond.decline(kb, "outside_uk")
-        reply.meta["place"] = place
-        return TurnResult(reply)
-    if handoff.wants_a_person(text):
-        return TurnResult(respond.handoff(kb))
-    matter = personal.personal_matter(text)
-    if matter:
-        reply = respond.decline(kb, f"personal_{matter}")
-        reply.meta["query"] = text[:200]
-        return TurnResult(reply)
+    screened = screen(kb, text)
+    if screened:
+        return screened
     # Checked even when the NLU is unsure (strict): "does it apply to the nhs?" right after an
     # answer is a follow-up by its form, whatever intent the classifier half-believes.
     if only_changes_context(text, entities, slots):
@@ -156,9 +166,9 @@ def off_topic(
     """The NLU calls the message out of scope: decline it, unless the knowledge base answers it
     so clearly that the matcher and the out-of-scope detector both disagree with the NLU."""
     slots = slots or {}
-    if (guard.is_manipulation(text) or jurisdiction.foreign_place(text) or handoff.wants_a_person(text)
-            or personal.personal_matter(text)):
-        return question(kb, text, ranking, entities, slots, "out_of_scope", matcher)
+    screened = screen(kb, text)
+    if screened:
+        return screened
     matcher = matcher or get_matcher(kb)
     ctx = _context(entities, slots)
     result = matcher.match(text, topic_probs(ranking), ctx)
