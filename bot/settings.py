@@ -43,20 +43,20 @@ MIN_KNOWN_SHARE = float(os.environ.get("MUTUALS_MIN_KNOWN_SHARE", 0.6))
 #   (read like the off-topic examples rather than the knowledge base's phrasings), unless its
 #   best entry scores OOS_OVERRULED_AT or more: a match that strong is a question we answer,
 #   however personal its wording ("will my 22 years' service count at the new CIC?").
-#   Chosen with `bench/retrieval.py --oos-sweep` on the tuning split, which now holds a second
-#   calibration set (bench/results/oos_threshold.txt), as the best sum of top-1 and out of scope
-#   declined: 0.7 below 110 points gave 94.6% / 96.5%, against 94.4% / 93.5% for the former
-#   0.97 with no overruling, and stays the best choice with the third, fourth and fifth
-#   calibration sets added (96.0% / 98.0% on 873 / 507 tuning questions; the grid now runs down
-#   to 0.5). OOS_PROBABILITY 1.01 = off.
+#   Chosen with `bench/retrieval.py --oos-sweep` on the tuning split (bench/results/oos_threshold.txt)
+#   as the best sum of top-1 and out of scope declined, and re-chosen for each detector: for the
+#   nearest-neighbour detector 0.7 below 110 points gives 96.2% / 98.8% on 873 / 507 tuning
+#   questions (0.8: 96.4% / 98.0%; 0.6: 95.6% / 99.0%), against 96.1% / 98.0% for the former
+#   logistic detector at its own best, also 0.7 below 110. OOS_PROBABILITY 1.01 = off.
 OOS_PROBABILITY = float(os.environ.get("MUTUALS_OOS_PROBABILITY", 0.7))
 OOS_OVERRULED_AT = float(os.environ.get("MUTUALS_OOS_OVERRULED_AT", 110))
 # The NLU's own out_of_scope is overruled, and the question answered, only when the matcher and
 #   the detector both disagree with it: an answer scoring OOS_OVERRULED_AT or more, and a
 #   detector probability below NLU_OOS_OVERRULED_BELOW. On the tuning split the NLU calls 8
-#   in-scope questions out of scope, all 8 of which the matcher answers right; this rule answers 4
-#   of them and none of the 422 out-of-scope ones (at 0.1: 3; 0.2 and 0.3 give the same, so the
-#   lower; bench/results/nlu_oos_overrule.txt).
+#   in-scope questions out of scope, all 8 of which the matcher answers right; with the
+#   nearest-neighbour detector this rule answers 1 of them and 1 of the 422 out-of-scope ones
+#   (0.3: 3 and 2; 0.1: none and 1; bench/results/nlu_oos_overrule.txt). Kept at 0.2: a wash on
+#   this split, and a strong match with a detector this sure is the case the rule is for.
 NLU_OOS_OVERRULED_BELOW = float(os.environ.get("MUTUALS_NLU_OOS_OVERRULED_BELOW", 0.2))
 
 # Longest message we read in full; beyond it we match on the first part only.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 
@@ -65,3 +66,43 @@ def test_in_scope_question_is_still_answered(matcher, monkeypatch):
     result = matcher.match("Can I stay in the Local Government Pension Scheme after a spin-out?")
     assert result.band == ANSWER and result.top.id == "pensions-lgps-keep"
     assert result.out_of_scope < 0.5
+
+
+def _unit(rows: list[list[float]]) -> np.ndarray:
+    v = np.asarray(rows, dtype=np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def _model(monkeypatch, in_scope: np.ndarray, off: np.ndarray, k: int) -> oos.OutOfScopeModel:
+    """A detector on hand-made vectors (the encoder is replaced: these 'texts' are indices)."""
+    import bot.embed
+
+    monkeypatch.setattr(bot.embed, "cached_encode", lambda texts, cache_dir: off[[int(t) for t in texts]])
+    return oos.OutOfScopeModel(in_scope, [str(i) for i in range(len(off))], k=k)
+
+
+def test_off_topic_islands_on_both_sides_are_found(monkeypatch):
+    """Questions we answer on two opposite sides, off-topic ones on the two others: no straight
+    boundary separates them (the former logistic detector's weakness); nearest neighbours do."""
+    rng = np.random.default_rng(0)
+    near = lambda centre: _unit([[c + rng.normal(0, 0.05) for c in centre] for _ in range(20)])  # noqa: E731
+    in_scope = np.vstack([near([1, 0, 0]), near([-1, 0, 0])])
+    off = np.vstack([near([0, 1, 0]), near([0, -1, 0])])
+    model = _model(monkeypatch, in_scope, off, k=3)
+    for query in ([0.1, 0.95, 0.0], [-0.1, -0.95, 0.1]):
+        assert model.probability(_unit([query])[0]) > 0.9
+    for query in ([0.95, 0.1, 0.0], [-0.95, -0.1, 0.1]):
+        assert model.probability(_unit([query])[0]) < 0.1
+
+
+def test_training_vectors_are_not_their_own_neighbours(monkeypatch):
+    """Left out of its own neighbours, an off-topic example far from every other example has a
+    margin near 0, not the 1 its own similarity would give; a lone example keeps itself."""
+    in_scope = _unit([[1, 0, 0], [0.9, 0.1, 0]])
+    off = _unit([[0, 1, 0], [0, 0, 1]])
+    model = _model(monkeypatch, in_scope, off, k=1)
+    margins = model._left_out_margins(model._off, off_topic=True)
+    assert np.allclose(margins, [0 - 0.1 / np.linalg.norm([0.9, 0.1]), 0.0], atol=1e-6)
+    assert np.allclose(model.margin(off), [1 - 0.1 / np.linalg.norm([0.9, 0.1]), 1.0], atol=1e-6)
+    lone = _model(monkeypatch, in_scope, off[:1], k=5)  # k above the number of examples: all of them
+    assert np.isfinite(lone._left_out_margins(lone._off, off_topic=True)).all()
