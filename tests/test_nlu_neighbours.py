@@ -1,0 +1,89 @@
+"""The neighbour blend: each intent's confidence mixes DIET's with the cosine to its nearest
+training example, the ranking is re-sorted, and the examples survive the model's save and load."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.exceptions import InvalidConfigException
+from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot import settings
+from bot.embed import encoder
+from bot.nlu_neighbours import NeighbourBlend, best_per_intent
+
+CONTEXT = ExecutionContext(GraphSchema({}), node_name="neighbours")
+EXAMPLES = [("can I stay in the NHS pension scheme after we spin out", "ask_pensions"),
+            ("what happens to my LGPS membership when the service transfers", "ask_pensions"),
+            ("does TUPE protect my terms and conditions", "ask_tupe"),
+            ("recipe for a vegan lasagne", "out_of_scope")]
+
+
+def trained(tmp_path: Path, monkeypatch, weight: float = 0.15) -> NeighbourBlend:
+    monkeypatch.setattr(settings, "CACHE_DIR", tmp_path / "cache")
+    (tmp_path / "model").mkdir()
+    storage = LocalModelStorage(tmp_path / "model")
+    config = {"diet_weight": weight}
+    component = NeighbourBlend.create(config, storage, Resource("neighbours"), CONTEXT)
+    component.train(TrainingData([Message(data={TEXT: t, INTENT: i}) for t, i in EXAMPLES]))
+    return NeighbourBlend.load(config, storage, Resource("neighbours"), CONTEXT)
+
+
+def predicted(text: str, ranking: list[tuple[str, float]]) -> Message:
+    rows = [{"name": n, "confidence": c} for n, c in ranking]
+    return Message(data={TEXT: text, INTENT: dict(rows[0]), "intent_ranking": rows})
+
+
+def test_best_per_intent():
+    sims = np.array([0.2, 0.9, 0.5, 0.1])
+    assert best_per_intent(sims, np.array([0, 0, 1, 1]), 3).tolist() == [0.9, 0.5, -1.0]
+
+
+def test_confidence_is_the_weighted_sum_and_the_ranking_is_resorted(tmp_path, monkeypatch):
+    """DIET is sure of out_of_scope, but the message is a near copy of a pensions example: the
+    blend puts ask_pensions first, with 0.15 x DIET + 0.85 x its nearest cosine."""
+    text = "can I stay in the NHS pension scheme after we spin out?"
+    [message] = trained(tmp_path, monkeypatch).process(
+        [predicted(text, [("out_of_scope", 0.9), ("ask_pensions", 0.1)])])
+    ranking = message.get("intent_ranking")
+    assert [r["name"] for r in ranking][:1] == ["ask_pensions"] == [message.get(INTENT)["name"]]
+    vector = encoder().encode([text])[0]
+    nearest = max(float(vector @ encoder().encode([t])[0]) for t, i in EXAMPLES if i == "ask_pensions")
+    assert ranking[0]["confidence"] == pytest.approx(0.15 * 0.1 + 0.85 * nearest, abs=1e-5)
+    # Every trained intent is ranked, also those DIET's (truncated) ranking left out.
+    assert {r["name"] for r in ranking} == {"ask_pensions", "ask_tupe", "out_of_scope"}
+
+
+def test_an_unfamiliar_message_gets_a_low_confidence(tmp_path, monkeypatch):
+    """DIET's 0.95 for a message like none of the examples becomes a confidence a fallback
+    threshold catches; a familiar one stays high."""
+    component = trained(tmp_path, monkeypatch)
+    odd = predicted("which premier league team has the best away record", [("ask_tupe", 0.95), ("ask_pensions", 0.05)])
+    known = predicted("does tupe protect my terms", [("ask_tupe", 0.95), ("ask_pensions", 0.05)])
+    component.process([odd, known])
+    assert odd.get(INTENT)["confidence"] < 0.35 < 0.7 < known.get(INTENT)["confidence"]
+
+
+def test_diet_weight_one_keeps_diets_order(tmp_path, monkeypatch):
+    component = trained(tmp_path, monkeypatch, weight=1.0)
+    [message] = component.process([predicted("recipe for a vegan lasagne", [("ask_tupe", 0.6), ("out_of_scope", 0.4)])])
+    assert [r["name"] for r in message.get("intent_ranking")][:2] == ["ask_tupe", "out_of_scope"]
+
+
+def test_without_trained_examples_nothing_changes(tmp_path):
+    component = NeighbourBlend.load({"diet_weight": 0.15}, LocalModelStorage(tmp_path), Resource("none"), CONTEXT)
+    message = predicted("does tupe apply", [("ask_tupe", 0.9), ("ask_pensions", 0.1)])
+    component.process([message])
+    assert message.get(INTENT) == {"name": "ask_tupe", "confidence": 0.9}
+
+
+@pytest.mark.parametrize("weight", [-0.1, 1.5, "half", True])
+def test_bad_weight_is_refused(weight):
+    with pytest.raises(InvalidConfigException, match="diet_weight"):
+        NeighbourBlend.validate_config({"diet_weight": weight})
