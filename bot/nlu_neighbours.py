@@ -112,6 +112,10 @@ class NeighbourBlend(GraphComponent, IntentClassifier):
         except (ValueError, FileNotFoundError):
             logger.warning("%s: no trained examples found; DIET's ranking is kept as it is", cls.__name__)
             vectors, labels = None, []
+        if labels:
+            from bot.embed import encoder
+
+            encoder()  # loaded with the model, not on the first message (and a missing package fails here)
         return cls(config, model_storage, resource, vectors, labels)
 
     def blend(self, ranking: List[Dict[Text, Any]], vector: np.ndarray) -> List[Dict[Text, Any]]:
