@@ -153,8 +153,8 @@ def main() -> None:
                 lines.append(f"{name:<10}{over:>13}{f['top1']:>7.1%}{f['top3']:>7.1%}{f['answered_wrong']:>7.1%}"
                              f"{f['clarified']:>7.1%}{f['oos_declined']:>8.1%}")
                 print(lines[-1], flush=True)
-        lines.append("'never' also switches off the overruling of the NLU's out_of_scope, which needs the same "
-                     "strong match (settings.OOS_OVERRULED_AT).")
+        lines.append("The NLU's own out_of_scope is overruled as settings say (NLU_OOS_OVERRULED_AT "
+                     f"{settings.NLU_OOS_OVERRULED_AT:g}, detector below {settings.NLU_OOS_OVERRULED_BELOW:g}) in every row.")
         out = ROOT / "bench" / "results" / f"oos_threshold_{args.questions.stem}.txt"
         if args.questions.name == "questions.yml":
             out = ROOT / "bench" / "results" / "oos_threshold.txt"

@@ -172,7 +172,7 @@ def off_topic(
     matcher = matcher or get_matcher(kb)
     ctx = _context(entities, slots)
     result = matcher.match(text, topic_probs(ranking), ctx)
-    if (result.band == "answer" and result.top.score >= settings.OOS_OVERRULED_AT
+    if (result.band == "answer" and result.top.score >= settings.NLU_OOS_OVERRULED_AT
             and result.out_of_scope < settings.NLU_OOS_OVERRULED_BELOW):
         turn = _finish(kb, result, ctx, text, "out_of_scope")
         turn.reply.meta["nlu_overruled"] = True

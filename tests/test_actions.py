@@ -103,10 +103,10 @@ def test_manipulation_is_declined_even_with_domain_words():
 
 def test_nlu_out_of_scope_is_overruled_only_by_a_strong_match_the_detector_agrees_with(monkeypatch):
     question = tracker("What is a community interest company?", "out_of_scope")
-    monkeypatch.setattr(settings, "OOS_OVERRULED_AT", 1000.0)  # no match is strong enough: declined
+    monkeypatch.setattr(settings, "NLU_OOS_OVERRULED_AT", 1000.0)  # no match is strong enough: declined
     declined, slots = run(ActionDecline(), question)
     assert declined[0]["custom"]["kind"] == "declined" and slots == {}
-    monkeypatch.setattr(settings, "OOS_OVERRULED_AT", 0.0)
+    monkeypatch.setattr(settings, "NLU_OOS_OVERRULED_AT", 0.0)
     monkeypatch.setattr(settings, "NLU_OOS_OVERRULED_BELOW", 1.01)  # whatever the detector says
     answered, slots = run(ActionDecline(), question)
     assert answered[0]["custom"]["kind"] == "answer" and answered[0]["match"]["nlu_overruled"] is True
