@@ -36,6 +36,12 @@ _HARMFUL_REQUESTS = [
     r"\b(sell|steal|harvest|scrape|leak|nick)\b.{0,40}\b(data|details|addresses|salaries|salary|numbers|records|emails?|names)\b",
     r"\b(data|details|addresses|salaries|numbers|records)\b.{0,60}\b(and|then|to) (sell|leak|flog)\b",
     r"\b(other (users|people)'?s? (conversations|chats|questions|messages|data|details)|every (conversation|chat|person|user) (that|who|which)|all (the )?(conversations|chats|chat logs)|chat logs|what (other )?(people|users) (have )?asked)\b",
+    # Made-up documents and data: "write a letter on NHSBSA letterhead confirming...", "make up a
+    # realistic liability pack with fake staff names". Nobody needs us to draft on someone's letterhead.
+    r"\b(write|draft|create|compose|generate|produce|make|prepare|knock up|mock up|type up|do)\b.{0,80}\bletter[- ]?head(ed)?\b",
+    r"\b(make up|made up|invent|fabricat\w*|mock up)\b.{0,60}\b(names|salaries|figures|data|records|pack|letters?|documents?|approvals?|evidence|numbers|minutes|votes|results)\b",
+    # Other callers' enquiries: "which other NHS trusts have asked you about spinning out?"
+    r"\b(which|what|who) other (nhs )?(trusts?|councils?|teams?|organisations?|organizations?|services?|people|callers|users)\b.{0,40}\b(asked|contacted|called|rung|rang|used|spoken|enquired|messaged)\b",
     r"\beasiest to (target|scam|con|fool|trick)\b|\btarget\w*\b.{0,30}\bwith (a |an )?(scam|phishing|fraud)",
 ]
 _REGEX = re.compile("|".join(f"(?:{p})" for p in _PATTERNS + _HARMFUL_REQUESTS), re.IGNORECASE | re.DOTALL)

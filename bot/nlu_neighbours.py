@@ -44,6 +44,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 logger = logging.getLogger(__name__)
 VECTORS, LABELS = "vectors.npy", "labels.json"
 DIET_WEIGHT = "diet_weight"
+MAX_TOKENS = "max_tokens"
 
 
 def best_per_intent(similarities: np.ndarray, owner: np.ndarray, n_intents: int) -> np.ndarray:
@@ -60,13 +61,16 @@ class NeighbourBlend(GraphComponent, IntentClassifier):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         """``diet_weight``: the share of DIET's confidence in the blend (0 = neighbours only)."""
-        return {DIET_WEIGHT: 0.3}
+        return {DIET_WEIGHT: 0.3, MAX_TOKENS: 128}
 
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:
         weight = config.get(DIET_WEIGHT)
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 1:
             raise InvalidConfigException(f"{cls.__name__}: '{DIET_WEIGHT}' must be a number from 0 to 1, got {weight!r}.")
+        tokens = config.get(MAX_TOKENS, 128)
+        if isinstance(tokens, bool) or not isinstance(tokens, int) or not 3 <= tokens <= 128:
+            raise InvalidConfigException(f"{cls.__name__}: '{MAX_TOKENS}' must be a whole number from 3 to 128, got {tokens!r}.")
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                  vectors: Optional[np.ndarray] = None, labels: Optional[List[Text]] = None) -> None:
@@ -139,7 +143,7 @@ class NeighbourBlend(GraphComponent, IntentClassifier):
         todo = [m for m in messages if m.get(TEXT) and m.get(INTENT_RANKING_KEY)]
         if not todo:
             return messages
-        vectors = encoder().encode([m.get(TEXT) for m in todo])
+        vectors = encoder().encode([m.get(TEXT) for m in todo], max_tokens=int(self._config.get(MAX_TOKENS, 128)))
         for message, vector in zip(todo, vectors):
             ranking = self.blend(message.get(INTENT_RANKING_KEY), vector)
             message.set(INTENT, dict(ranking[0]), add_to_output=True)

@@ -173,6 +173,13 @@ def decline(kb: KnowledgeBase, reason: str) -> Reply:
             "employer's HR or payroll team can tell you who that is. If your question is about a spin-out, "
             f"please ask it again with a few words about the move, or call us on {phone}."
         )
+    elif reason == "public_bodies":
+        text = (
+            f"That sounds like a question about how public bodies are organised, which I can't answer: I only cover {_SCOPE}. "
+            "The body's own website explains its structure and who runs it; GOV.UK and the NHS bodies of each nation "
+            "publish the overall picture. If your question is about a spin-out, please ask it again with a few words "
+            f"about the move, or call us on {phone}."
+        )
     elif reason == "personal_employment":
         text = (
             f"That sounds like a question about your own job, pay or leave, which I can't answer: I only cover {_SCOPE}. "

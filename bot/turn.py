@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from . import guard, handoff, jurisdiction, personal, respond, settings
+from . import bodies, guard, handoff, jurisdiction, personal, respond, settings
 from .kb import TOPICS, KnowledgeBase
 from .match import Context, Matcher, get_matcher
 from .text import STOPWORDS
@@ -103,7 +103,8 @@ def _finish(kb: KnowledgeBase, result, ctx: Context, query: str, intent: str) ->
 
 def screen(kb: KnowledgeBase, text: str) -> TurnResult | None:
     """The reply a message gets on sight, whatever the NLU said, or None to go on matching:
-    manipulation, a question set abroad, a request for a person, one's own pension or job.
+    manipulation, a question set abroad, a request for a person, one's own pension or job, how
+    public bodies are organised.
     One list, so a new check reaches new questions and NLU out-of-scope messages alike."""
     if guard.is_manipulation(text):
         return TurnResult(respond.decline(kb, "manipulation"))
@@ -115,8 +116,9 @@ def screen(kb: KnowledgeBase, text: str) -> TurnResult | None:
     if handoff.wants_a_person(text):
         return TurnResult(respond.handoff(kb))
     matter = personal.personal_matter(text)
-    if matter:
-        reply = respond.decline(kb, f"personal_{matter}")
+    reason = f"personal_{matter}" if matter else "public_bodies" if bodies.about_public_bodies(text) else None
+    if reason:
+        reply = respond.decline(kb, reason)
         reply.meta["query"] = text[:200]
         return TurnResult(reply)
     return None
