@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from .personal import _SPIN_OUT_CONTEXT
+from .personal import SPIN_OUT_CONTEXT
 
 _BODY = r"""
 \bicbs?\b|integrated\s+care\s+(boards?|systems?)|\bnhs\s+(england|scotland|wales|trusts?)\b|
@@ -25,24 +25,30 @@ local\s+governing\s+bod(y|ies)|\b(unitary|county|district|borough|parish|town|ci
 \b(government\s+)?departments?\b|executive\s+agenc(y|ies)|arm'?s[\s-]*length\s+bod(y|ies)
 """
 
+# The question must be about the body itself: the body comes right after "how is/are", "who
+# runs/sits on", "difference between" or "how many", so "how are start-up costs funded when a
+# council team goes independent?" or "who appoints the chair when the service leaves?" do not count.
 _HOW = r"""
-\bhow\s+(is|are|does|do)\b.{0,60}\b(organi[sz]e[sd]?|structured|governed|run|funded|financed|managed|set\s+up|
-divided|split\s+up|inspected|regulated|appointed|elected)\b|
-\bwho\s+(actually\s+)?(runs|sits\s+on|appoints|chairs|is\s+in\s+charge(\s+of)?|funds|inspects|regulates|oversees)\b|
-\bwhat('?s|\s+is)\s+the\s+difference\s+between\b|\bdifference\s+between\s+(an?\s+)?\w+|
-\bhow\s+many\b.{0,40}\b(are\s+there|does\b.{0,30}\bhave)\b
+\bhow\s+(is|are|does|do)\s+(the\s+|an?\s+)?({body})\b.{{0,50}}\b(organi[sz]e[sd]?|structured|governed|run|funded|
+financed|managed|set\s+up|divided|split\s+up|inspected|regulated|appointed|elected)\b|
+\bwho\s+(actually\s+)?(runs|sits\s+on|appoints|chairs|is\s+in\s+charge\s+of|funds|inspects|regulates|oversees)\s+
+(the\s+|an?\s+)?(\w+\s+){{0,3}}({body})\b|
+\bdifference\s+between\s+(an?\s+|the\s+)?(\w+\s+){{0,1}}({body})\b|
+\bhow\s+many\s+(\w+\s+){{0,2}}({body})\b
 """
 
 # What our entries are about: with any of it, the question is one for the matcher.
-_DOMAIN = _SPIN_OUT_CONTEXT + r"""|
+_DOMAIN = SPIN_OUT_CONTEXT + r"""|
 \bpsr\b|provider\s+selection|procure\w*|commission\w*|contracts?\b|reserved|section\s+33|\bs33\b|
 right\s+to\s+(challenge|request|provide)|social\s+value|pension\w*|\bnhsps\b|\blgps\b|\bvat\b|
 business\s+rates|\bcnst\b|employee\s+liability|\bcharit\w*|\bstaff\s+(ballot|vote)|\bour\s+(team|service|staff)\b|
-\btak(e|es|ing)\s+over\b|\bshares?\b|\bcompan(y|ies)\b
+\btak(e|es|ing)\s+over\b|\bshares?\b|\bcompan(y|ies)\b|independen\w*|\bexit\w*|in[\s-]*house|
+options\s+appraisal|business\s+case|feasibility|start[\s-]*up|\blaunch\w*|\bregist\w*|consultation|
+expression\s+of\s+interest|run\s+by\s+(its\s+)?staff
 """
 
 _BODY_RE = re.compile(_BODY.replace("\n", ""), re.IGNORECASE)
-_HOW_RE = re.compile(_HOW.replace("\n", ""), re.IGNORECASE)
+_HOW_RE = re.compile(_HOW.replace("\n", "").format(body=_BODY.replace("\n", "")), re.IGNORECASE)
 _DOMAIN_RE = re.compile(_DOMAIN.replace("\n", ""), re.IGNORECASE)
 
 

@@ -37,11 +37,14 @@ _HARMFUL_REQUESTS = [
     r"\b(data|details|addresses|salaries|numbers|records)\b.{0,60}\b(and|then|to) (sell|leak|flog)\b",
     r"\b(other (users|people)'?s? (conversations|chats|questions|messages|data|details)|every (conversation|chat|person|user) (that|who|which)|all (the )?(conversations|chats|chat logs)|chat logs|what (other )?(people|users) (have )?asked)\b",
     # Made-up documents and data: "write a letter on NHSBSA letterhead confirming...", "make up a
-    # realistic liability pack with fake staff names". Nobody needs us to draft on someone's letterhead.
-    r"\b(write|draft|create|compose|generate|produce|make|prepare|knock up|mock up|type up|do)\b.{0,80}\bletter[- ]?head(ed)?\b",
-    r"\b(make up|made up|invent|fabricat\w*|mock up)\b.{0,60}\b(names|salaries|figures|data|records|pack|letters?|documents?|approvals?|evidence|numbers|minutes|votes|results)\b",
+    # realistic liability pack with fake staff names". Nobody needs us to draft on someone's letterhead;
+    # "what goes on our letterhead as a CIC?" or "staff make up a majority" are no such request.
+    r"\b(write|draft|create|compose|generate|produce|knock up|mock up|type up)\b.{0,60}\bon\b.{0,50}\bletter[- ]?head(ed)?\b",
+    r"\b(make up|invent|fabricat\w*|mock up)\s+(some\s+|a\s+|an\s+)?(fake|fictional|plausible|realistic|believable|dummy|false|pretend)\b",
+    r"\b(fake|fictional|made[- ]up|invented)\s+(staff|employees?|people'?s?|names|salaries|figures|data|records|signatures?)\b",
     # Other callers' enquiries: "which other NHS trusts have asked you about spinning out?"
-    r"\b(which|what|who) other (nhs )?(trusts?|councils?|teams?|organisations?|organizations?|services?|people|callers|users)\b.{0,40}\b(asked|contacted|called|rung|rang|used|spoken|enquired|messaged)\b",
+    r"\b(which|what|who) other (nhs )?(trusts?|councils?|teams?|organisations?|organizations?|services?|people|callers|users)\b"
+    r".{0,40}\b(asked|contacted|called|rung|rang|used|spoken to|enquired with|messaged)\s+(you|this line|the line|this (chat|service|bot))\b",
     r"\beasiest to (target|scam|con|fool|trick)\b|\btarget\w*\b.{0,30}\bwith (a |an )?(scam|phishing|fraud)",
 ]
 _REGEX = re.compile("|".join(f"(?:{p})" for p in _PATTERNS + _HARMFUL_REQUESTS), re.IGNORECASE | re.DOTALL)

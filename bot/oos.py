@@ -13,12 +13,12 @@ to its nearest knowledge-base phrasings (mean cosine of the ``K_NEAREST`` closes
 Off-topic questions are many small islands (a gym discount, an ICB board, a tech start-up's
 shareholders), which one straight boundary through the vector space, the logistic regression
 this replaced, cuts badly. On the tuning questions the margin ranks off-topic above in-scope
-with AUC 0.986 against 0.967 (0.975 against 0.951 without the near copies of an example), and
-flags 0.7% of in-scope questions at the threshold in use against 4.9%
+with AUC 0.987 against 0.966 (0.976 against 0.955 without the near copies of an example), and
+flags 0.9% of in-scope questions at the threshold in use against 5.3%
 (``bench/oos_detector.py``, ``bench/results/oos_detector.txt``).
 A one-feature logistic fit on the training vectors' own margins (each left out of its own
-neighbours) turns the margin into a probability, so thresholds read as before; we decline
-above ``settings.OOS_PROBABILITY`` unless the best entry matches too strongly to doubt
+neighbours) turns the margin into a probability (its scale differs from the former detector's,
+so the thresholds were re-swept); we decline above ``settings.OOS_PROBABILITY`` unless the best entry matches too strongly to doubt
 (``settings.OOS_OVERRULED_AT``). Fitting takes well under a second and is never stored.
 """
 from __future__ import annotations
@@ -62,8 +62,9 @@ class OutOfScopeModel:
         self._in = np.asarray(in_scope, dtype=np.float32)
         self._off = np.asarray(cached_encode(list(off_topic_texts), settings.CACHE_DIR), dtype=np.float32)
         self._k = k
-        margins = np.r_[self._left_out_margins(self._in, off_topic=False),
-                        self._left_out_margins(self._off, off_topic=True)]
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        margins = np.r_[self._left_out_margins(off_topic=False), self._left_out_margins(off_topic=True)]
         y = np.r_[np.zeros(len(self._in)), np.ones(len(self._off))]
         self._scale = LogisticRegression(class_weight="balanced").fit(margins.reshape(-1, 1), y)
 
@@ -72,14 +73,13 @@ class OutOfScopeModel:
         v = np.atleast_2d(vectors)
         return _top_mean(v @ self._off.T, self._k) - _top_mean(v @ self._in.T, self._k)
 
-    def _left_out_margins(self, vectors: np.ndarray, off_topic: bool) -> np.ndarray:
-        """Margins of the training vectors of one side (``vectors`` is ``self._off`` or
-        ``self._in``), each without itself among its neighbours: it would otherwise be its own
-        nearest example, at similarity 1."""
+    def _left_out_margins(self, off_topic: bool) -> np.ndarray:
+        """Margins of the training vectors of one side, each without itself among its
+        neighbours: it would otherwise be its own nearest example, at similarity 1."""
         own = self._off if off_topic else self._in
         out = []
-        for start in range(0, len(vectors), _CHUNK):
-            block = vectors[start:start + _CHUNK]
+        for start in range(0, len(own), _CHUNK):
+            block = own[start:start + _CHUNK]
             sims_in, sims_off = block @ self._in.T, block @ self._off.T
             k_in = k_off = self._k
             if len(own) > 1:  # a lone example keeps itself: it has no other neighbour

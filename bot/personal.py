@@ -51,13 +51,13 @@ references?\s+for\s+(a|my)\s+new\s+job|notice\s+period
 """
 
 # Anything tying the message to the move itself: then it is a question we answer.
-_SPIN_OUT_CONTEXT = r"""
+SPIN_OUT_CONTEXT = r"""
 spin[\s-]*(out|off)|spun[\s-]*out|spinning[\s-]*out|mutual\w*|co[\s-]*op\w*|social\s+enterprise|
 \bcic\b|community\s+interest|community\s+benefit|\bcbs\b|employee[\s-]*(owned|led|ownership)|
 staff[\s-]*(owned|led|run)|\btupe\b|\bcosop\b|fair\s+deal|outsourc\w*|privatis\w*|privatiz\w*|
 transferr(ed|ing)\s+(out|over|across|to|with)|(being|been|are|were|get|gets|getting)\s+transferred|
 staff\s+transfer|bulk\s+transfer|transfer\s+date|(after|before|on|at)\s+(the\s+)?(transfer|move)|
-\b(we|us|service|team|staff)\s+(\w+\s+)?(transfer|move|go|leave)s?\b|the\s+move\b|
+\b(we|us|service|team|staff)\s+(\w+\s+)?(transfer|move|go|leave)(s|es)?\b|the\s+move\b|
 transfer\w*\s+(of\s+)?(the\s+)?(service|staff|undertaking|team)|
 new\s+(employer|organisation|organization|org|company|provider|body|social|co|enterprise|business)|
 mov(e|es|ed|ing)\s+(across|over|out)|go(es|ing)?\s+out\s+of\s+(the\s+)?(trust|council|nhs|department)|
@@ -75,7 +75,7 @@ _PAY_TERMS = r"\b(agenda\s+for\s+change|afc)\b"
 
 _PENSION_RE = re.compile(_PENSION_MATTERS.replace("\n", ""), re.IGNORECASE)
 _EMPLOYMENT_RE = re.compile(_EMPLOYMENT_MATTERS.replace("\n", ""), re.IGNORECASE)
-_CONTEXT_RE = re.compile(_SPIN_OUT_CONTEXT.replace("\n", ""), re.IGNORECASE)
+_CONTEXT_RE = re.compile(SPIN_OUT_CONTEXT.replace("\n", ""), re.IGNORECASE)
 _FIRST_PERSON_RE = re.compile(_FIRST_PERSON, re.IGNORECASE)
 _PAY_TERMS_RE = re.compile(_PAY_TERMS, re.IGNORECASE)
 

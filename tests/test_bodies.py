@@ -32,6 +32,14 @@ def test_questions_about_how_bodies_are_organised_are_found(text):
     "who runs the pension fund for council staff after a transfer",
     # a body named, but no question about its organisation
     "can an nhs trust spin out a community service",
+    "How are start-up costs funded when a council team goes independent?",
+    "Do we need to register with the CQC before launch, and who inspects us?",
+    "how many weeks does the NHS trust have to respond to our expression of interest?",
+    "What's the difference between staying in-house at the council and going independent?",
+    "What is the difference between an alliance and a joint venture with the NHS trust?",
+    "who appoints the chair when a council library service becomes independent?",
+    "who is in charge of signing off our exit from the NHS trust?",
+    "How do we run the options appraisal the ICB has asked for?",
 ])
 def test_spin_out_questions_pass(text):
     assert not bodies.about_public_bodies(text)

@@ -25,7 +25,7 @@ EXAMPLES = [("can I stay in the NHS pension scheme after we spin out", "ask_pens
             ("recipe for a vegan lasagne", "out_of_scope")]
 
 
-def trained(tmp_path: Path, monkeypatch, weight: float = 0.15) -> NeighbourBlend:
+def trained(tmp_path: Path, monkeypatch, weight: float = 0.3) -> NeighbourBlend:
     monkeypatch.setattr(settings, "CACHE_DIR", tmp_path / "cache")
     (tmp_path / "model").mkdir()
     storage = LocalModelStorage(tmp_path / "model")
@@ -47,7 +47,7 @@ def test_best_per_intent():
 
 def test_confidence_is_the_weighted_sum_and_the_ranking_is_resorted(tmp_path, monkeypatch):
     """DIET is sure of out_of_scope, but the message is a near copy of a pensions example: the
-    blend puts ask_pensions first, with 0.15 x DIET + 0.85 x its nearest cosine."""
+    blend puts ask_pensions first, with 0.3 x DIET + 0.7 x its nearest cosine."""
     text = "can I stay in the NHS pension scheme after we spin out?"
     [message] = trained(tmp_path, monkeypatch).process(
         [predicted(text, [("out_of_scope", 0.9), ("ask_pensions", 0.1)])])
@@ -55,7 +55,7 @@ def test_confidence_is_the_weighted_sum_and_the_ranking_is_resorted(tmp_path, mo
     assert [r["name"] for r in ranking][:1] == ["ask_pensions"] == [message.get(INTENT)["name"]]
     vector = encoder().encode([text])[0]
     nearest = max(float(vector @ encoder().encode([t])[0]) for t, i in EXAMPLES if i == "ask_pensions")
-    assert ranking[0]["confidence"] == pytest.approx(0.15 * 0.1 + 0.85 * nearest, abs=1e-5)
+    assert ranking[0]["confidence"] == pytest.approx(0.3 * 0.1 + 0.7 * nearest, abs=1e-5)
     # Every trained intent is ranked, also those DIET's (truncated) ranking left out.
     assert {r["name"] for r in ranking} == {"ask_pensions", "ask_tupe", "out_of_scope"}
 
@@ -87,3 +87,26 @@ def test_without_trained_examples_nothing_changes(tmp_path):
 def test_bad_weight_is_refused(weight):
     with pytest.raises(InvalidConfigException, match="diet_weight"):
         NeighbourBlend.validate_config({"diet_weight": weight})
+
+
+def test_button_payloads_and_empty_training_data_leave_the_ranking_alone(tmp_path, monkeypatch):
+    """A payload ("/choose_entry{...}") gets its intent from the payload; a model trained on no
+    examples passes DIET's ranking through."""
+    component = trained(tmp_path, monkeypatch)
+    payload = predicted('/choose_entry{"entry_id": "x"}', [("choose_entry", 1.0), ("ask_tupe", 0.0)])
+    component.process([payload])
+    assert payload.get(INTENT) == {"name": "choose_entry", "confidence": 1.0}
+    (tmp_path / "empty").mkdir()
+    storage = LocalModelStorage(tmp_path / "empty")
+    empty = NeighbourBlend.create({"diet_weight": 0.3}, storage, Resource("n"), CONTEXT)
+    empty.train(TrainingData([]))
+    loaded = NeighbourBlend.load({"diet_weight": 0.3}, storage, Resource("n"), CONTEXT)
+    message = predicted("does tupe apply", [("ask_tupe", 0.9)])
+    loaded.process([message])
+    assert message.get(INTENT) == {"name": "ask_tupe", "confidence": 0.9}
+
+
+@pytest.mark.parametrize("tokens", [0, 2, 129, 64.5, "64"])
+def test_bad_max_tokens_is_refused(tokens):
+    with pytest.raises(InvalidConfigException, match="max_tokens"):
+        NeighbourBlend.validate_config({"diet_weight": 0.3, "max_tokens": tokens})

@@ -101,8 +101,8 @@ def test_training_vectors_are_not_their_own_neighbours(monkeypatch):
     in_scope = _unit([[1, 0, 0], [0.9, 0.1, 0]])
     off = _unit([[0, 1, 0], [0, 0, 1]])
     model = _model(monkeypatch, in_scope, off, k=1)
-    margins = model._left_out_margins(model._off, off_topic=True)
+    margins = model._left_out_margins(off_topic=True)
     assert np.allclose(margins, [0 - 0.1 / np.linalg.norm([0.9, 0.1]), 0.0], atol=1e-6)
     assert np.allclose(model.margin(off), [1 - 0.1 / np.linalg.norm([0.9, 0.1]), 1.0], atol=1e-6)
     lone = _model(monkeypatch, in_scope, off[:1], k=5)  # k above the number of examples: all of them
-    assert np.isfinite(lone._left_out_margins(lone._off, off_topic=True)).all()
+    assert np.isfinite(lone._left_out_margins(off_topic=True)).all()
