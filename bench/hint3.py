@@ -180,23 +180,23 @@ def write_nlu(rows: list[dict[str, str]], names: dict[str, str], path: Path) -> 
     path.write_text(yaml.dump({"version": "3.1", "nlu": blocks}, Dumper=NluDumper, allow_unicode=True, sort_keys=False, width=10**6))
 
 
-def nlu_pipeline(seed: int, config_file: Path = CONFIG) -> list[dict[str, Any]]:
-    """config.yml's pipeline, read now, without DROPPED and with DIET's seed set."""
+def nlu_pipeline(seed: int, config_file: Path = CONFIG, without: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+    """config.yml's pipeline, read now, without DROPPED (and ``without``) and with DIET's seed set."""
     config = yaml.safe_load(config_file.read_text())
-    pipeline = [dict(c) for c in config["pipeline"] if c["name"] not in DROPPED]
+    pipeline = [dict(c) for c in config["pipeline"] if c["name"] not in DROPPED | without]
     for component in pipeline:
         if component["name"] == "DIETClassifier":
             component["random_seed"] = seed
     return pipeline
 
 
-def write_config(seed: int, path: Path, config_file: Path = CONFIG) -> None:
+def write_config(seed: int, path: Path, config_file: Path = CONFIG, without: frozenset[str] = frozenset()) -> None:
     """Temporary NLU-only config: the project's recipe and language, no policies."""
     config = yaml.safe_load(config_file.read_text())
     out = {
         "recipe": config.get("recipe", "default.v1"),
         "language": config.get("language", "en"),
-        "pipeline": nlu_pipeline(seed, config_file),
+        "pipeline": nlu_pipeline(seed, config_file, without),
         "policies": [],
     }
     path.write_text(yaml.safe_dump(out, sort_keys=False))

@@ -27,20 +27,20 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import hint3_cv  # noqa: E402
 from hint3 import (  # noqa: E402
-    CONFIG, DATA, DATASETS, DROPPED, ROOT, intent_names, load_agent, metrics, read_rows, train, write_nlu,
+    CONFIG, DATA, DATASETS, ROOT, intent_names, load_agent, metrics, nlu_pipeline, read_rows, train, write_config,
+    write_nlu,
 )
 
 from bot import settings  # noqa: E402
 from bot.embed import cached_encode  # noqa: E402
 from bot.nlu_neighbours import best_per_intent  # noqa: E402
 
-BLEND = "bot.nlu_neighbours.NeighbourBlend"
+WITHOUT = frozenset({"bot.nlu_neighbours.NeighbourBlend"})
 WEIGHTS = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.5, 0.75, 1.0)
 THRESHOLDS = [round(0.02 * i, 2) for i in range(5, 50)]
 CACHE = ROOT / "var" / "hint3_blend_cv.json"
@@ -49,16 +49,10 @@ RESULTS = ROOT / "bench" / "results" / "hint3_blend_cv.txt"
 
 
 def diet_config(path: Path) -> str:
-    """config.yml's NLU pipeline without the blend (and without bench/hint3.py's DROPPED), DIET
-    seed 1; returns a fingerprint of it for the cache."""
-    config = yaml.safe_load(CONFIG.read_text())
-    pipeline = [dict(c) for c in config["pipeline"] if c["name"] not in DROPPED | {BLEND}]
-    for component in pipeline:
-        if component["name"] == "DIETClassifier":
-            component["random_seed"] = hint3_cv.DIET_SEED
-    out = {"recipe": config.get("recipe", "default.v1"), "language": config.get("language", "en"),
-           "pipeline": pipeline, "policies": []}
-    path.write_text(yaml.safe_dump(out, sort_keys=False))
+    """config.yml's NLU pipeline without the blend (bench/hint3.py's config writer), DIET seed 1;
+    returns a fingerprint of it for the cache."""
+    write_config(hint3_cv.DIET_SEED, path, CONFIG, WITHOUT)
+    pipeline = nlu_pipeline(hint3_cv.DIET_SEED, CONFIG, WITHOUT)
     text = json.dumps([pipeline, hint3_cv.K, hint3_cv.SPLIT_SEED, hint3_cv.OOS_SEED, hint3_cv.OOS_SHARE], sort_keys=True)
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
@@ -114,8 +108,13 @@ def main() -> None:
              f"{'diet weight':>11}{'threshold':>11}{'mean':>8}" + "".join(f"{d:>13}" for d in DATASETS)]
     best = None
     for w in WEIGHTS:
-        mcc = {d: np.mean([[metrics(f["gold"], *blended(f, w), t)["MCC"] for t in THRESHOLDS] for f in folds[d]], axis=0)
-               for d in DATASETS}
+        mcc = {}
+        for d in DATASETS:
+            per_fold = []
+            for f in folds[d]:
+                pred, score = blended(f, w)  # once per fold and weight; the thresholds only cut it
+                per_fold.append([metrics(f["gold"], pred, score, t)["MCC"] for t in THRESHOLDS])
+            mcc[d] = np.mean(per_fold, axis=0)
         mean = np.mean([mcc[d] for d in DATASETS], axis=0)
         i = int(np.argmax(mean))
         lines.append(f"{w:>11g}{THRESHOLDS[i]:>11.2f}{mean[i]:>8.3f}" + "".join(f"{mcc[d][i]:>13.3f}" for d in DATASETS))
