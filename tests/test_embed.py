@@ -43,3 +43,17 @@ def test_cache_returns_the_same_vectors(tmp_path, enc):
     assert len(list(tmp_path.glob("embeddings-*.npy"))) == 1
     assert np.allclose(cached_encode(texts, tmp_path), first)
     assert np.allclose(first, enc.encode(texts), atol=1e-6)
+
+
+def test_gelu_matches_the_exact_erf_form():
+    """The in-place polynomial GELU must equal BERT's x * Phi(x) to float32 precision."""
+    from scipy.special import erf
+
+    from bot.embed import _gelu
+
+    x = np.linspace(-12, 12, 100_001).astype(np.float32)
+    exact = 0.5 * x.astype(np.float64) * (1.0 + erf(x.astype(np.float64) / np.sqrt(2.0)))
+    got = _gelu(x.copy())
+    assert got.dtype == np.float32
+    assert np.abs(got - exact).max() < 1e-6
+    assert _gelu(np.zeros(3, dtype=np.float32)).tolist() == [0.0, 0.0, 0.0]
