@@ -6,15 +6,17 @@ training part with config.yml's pipeline *without* the NeighbourBlend component 
 and its intent ranking of every validation row is cached. The blend is a fixed formula on that
 ranking and on sentence vectors, so every weight can then be scored without retraining:
 
-    confidence(intent) = w * DIET(intent) + (1 - w) * best cosine to the intent's training examples
+    confidence(intent) = w * DIET(intent) + l * linear head(intent)
+                         + (1 - w - l) * best cosine to the intent's training examples
 
-w = 0 is the neighbours alone, w = 1 DIET alone. For each w the CV MCC (HINT3 definition) at
-thresholds 0.10-0.98 is averaged over folds, then over the three datasets; the table gives each
-w's best threshold. config.yml's weight was chosen from this table together with the
-assistant's own tuning split (see config.yml); bench/hint3.py then runs that weight, at the
-threshold this table gives for it, on the test sets.
+(bot.nlu_neighbours.combine; the linear head is a logistic regression on the fold's training
+vectors, C = 100). w = 1 is DIET alone; w = l = 0 the nearest examples alone. For each (w, l)
+the CV MCC (HINT3 definition) at thresholds 0.10-0.98 is averaged over folds, then over the
+three datasets; the table gives each pair's best threshold. config.yml's weights were chosen
+from this table together with the assistant's own tuning split (see config.yml); bench/hint3.py
+then runs them, at the threshold this table gives for them, on the test sets.
 
-    .venv/bin/python bench/hint3_blend_cv.py     # about 4 min the first time (9 trainings), then seconds
+    .venv/bin/python bench/hint3_blend_cv.py     # about 4 min the first time (9 trainings), then about 2 min
 
 Writes bench/results/hint3_blend_cv.txt; the DIET parses are cached in var/hint3_blend_cv.json.
 """
@@ -38,10 +40,13 @@ from hint3 import (  # noqa: E402
 
 from bot import settings  # noqa: E402
 from bot.embed import cached_encode  # noqa: E402
-from bot.nlu_neighbours import best_per_intent  # noqa: E402
+from bot.nlu_neighbours import best_per_intent, combine, fit_linear, linear_probabilities  # noqa: E402
 
 WITHOUT = frozenset({"bot.nlu_neighbours.NeighbourBlend"})
-WEIGHTS = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.5, 0.75, 1.0)
+# (DIET weight, linear head weight): DIET with the nearest examples alone, then with the head too.
+WEIGHTS = tuple((w, 0.0) for w in (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.5, 0.75, 1.0)) + tuple(
+    (w, l) for w in (0.0, 0.1, 0.15, 0.2, 0.3) for l in (0.1, 0.2, 0.3, 0.4, 0.5))
+LINEAR_C = 100.0
 THRESHOLDS = [round(0.02 * i, 2) for i in range(5, 50)]
 CACHE = ROOT / "var" / "hint3_blend_cv.json"
 WORK = ROOT / "var" / "hint3_blend_cv"
@@ -83,44 +88,50 @@ def diet_rankings(dataset: str, fold: int, cache: dict) -> dict:
     return {"train": train_rows, "val": val, "gold": gold, "diet": cache[key]}
 
 
-def blended(fold: dict, weight: float) -> tuple[list[str], list[float]]:
-    """Top intent and confidence of every validation row under the blend at ``weight``."""
+def signals(fold: dict) -> dict:
+    """The blend's three inputs for every validation row of a fold, computed once per fold:
+    DIET's confidences, the linear head's probabilities and the nearest-example cosines."""
     labels = sorted({r["label"] for r in fold["train"]})
     owner = np.array([labels.index(r["label"]) for r in fold["train"]])
     examples = cached_encode([r["sentence"] for r in fold["train"]], settings.CACHE_DIR)
     queries = cached_encode([r["sentence"] for r in fold["val"]], settings.CACHE_DIR)
-    pred, score = [], []
-    for vector, diet in zip(queries, fold["diet"]):
-        near = np.maximum(best_per_intent(examples @ vector, owner, len(labels)), 0.0)
-        conf = weight * np.array([diet.get(lab, 0.0) for lab in labels]) + (1 - weight) * near
-        best = int(np.argmax(conf))
-        pred.append(labels[best])
-        score.append(float(conf[best]))
-    return pred, score
+    near = np.array([best_per_intent(examples @ v, owner, len(labels)) for v in queries])
+    linear = linear_probabilities(*fit_linear(examples, owner, len(labels), LINEAR_C), queries)
+    diet = np.array([[d.get(lab, 0.0) for lab in labels] for d in fold["diet"]])
+    return {"labels": labels, "near": near, "linear": linear, "diet": diet}
+
+
+def blended(inputs: dict, weight: float, linear: float) -> tuple[list[str], list[float]]:
+    """Top intent and confidence of every validation row under the blend at these weights."""
+    conf = combine(inputs["diet"], inputs["linear"], inputs["near"], weight, linear)
+    best = conf.argmax(axis=1)
+    return [inputs["labels"][i] for i in best], conf[np.arange(len(best)), best].tolist()
 
 
 def main() -> None:
     cache = json.loads(CACHE.read_text()) if CACHE.exists() else {}
     WORK.mkdir(parents=True, exist_ok=True)
     folds = {d: [diet_rankings(d, k, cache) for k in range(hint3_cv.K)] for d in DATASETS}
+    inputs = {d: [signals(f) for f in folds[d]] for d in DATASETS}
     lines = [f"HINT3 v2 train sets, {hint3_cv.K}-fold CV with {hint3_cv.OOS_SHARE:.0%} of intents as pseudo out of "
              f"scope (bench/hint3_cv.py protocol), DIET seed {hint3_cv.DIET_SEED}; CV MCC at each weight's best threshold",
-             f"{'diet weight':>11}{'threshold':>11}{'mean':>8}" + "".join(f"{d:>13}" for d in DATASETS)]
+             f"{'diet weight':>11}{'linear':>8}{'threshold':>11}{'mean':>8}" + "".join(f"{d:>13}" for d in DATASETS)]
     best = None
-    for w in WEIGHTS:
+    for w, lin in WEIGHTS:
         mcc = {}
         for d in DATASETS:
             per_fold = []
-            for f in folds[d]:
-                pred, score = blended(f, w)  # once per fold and weight; the thresholds only cut it
+            for f, signal in zip(folds[d], inputs[d]):
+                pred, score = blended(signal, w, lin)  # once per fold and weights; the thresholds only cut it
                 per_fold.append([metrics(f["gold"], pred, score, t)["MCC"] for t in THRESHOLDS])
             mcc[d] = np.mean(per_fold, axis=0)
         mean = np.mean([mcc[d] for d in DATASETS], axis=0)
         i = int(np.argmax(mean))
-        lines.append(f"{w:>11g}{THRESHOLDS[i]:>11.2f}{mean[i]:>8.3f}" + "".join(f"{mcc[d][i]:>13.3f}" for d in DATASETS))
+        lines.append(f"{w:>11g}{lin:>8g}{THRESHOLDS[i]:>11.2f}{mean[i]:>8.3f}" + "".join(f"{mcc[d][i]:>13.3f}" for d in DATASETS))
         print(lines[-1], flush=True)
-        best = max(best or (mean[i], w), (mean[i], w))
-    lines.append(f"best CV mean: weight {best[1]:g} ({best[0]:.3f}); weight 1 is DIET alone, 0 the neighbours alone.")
+        best = max(best or (mean[i], w, lin), (mean[i], w, lin))
+    lines.append(f"best CV mean: DIET weight {best[1]:g}, linear {best[2]:g} ({best[0]:.3f}); DIET weight 1 is DIET "
+                 f"alone, both 0 the nearest examples alone; linear head C = {LINEAR_C:g}.")
     RESULTS.write_text("\n".join(lines) + "\n")
     print(f"written to {RESULTS.relative_to(ROOT)}")
 

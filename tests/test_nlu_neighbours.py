@@ -1,5 +1,6 @@
-"""The neighbour blend: each intent's confidence mixes DIET's with the cosine to its nearest
-training example, the ranking is re-sorted, and the examples survive the model's save and load."""
+"""The neighbour blend: each intent's confidence mixes DIET's, a linear head's probability and the
+cosine to its nearest training example, the ranking is re-sorted, and the examples and the head
+survive the model's save and load."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,7 +17,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot import settings
 from bot.embed import encoder
-from bot.nlu_neighbours import NeighbourBlend, best_per_intent
+from bot.nlu_neighbours import NeighbourBlend, best_per_intent, combine, fit_linear, linear_probabilities
 
 CONTEXT = ExecutionContext(GraphSchema({}), node_name="neighbours")
 EXAMPLES = [("can I stay in the NHS pension scheme after we spin out", "ask_pensions"),
@@ -25,11 +26,11 @@ EXAMPLES = [("can I stay in the NHS pension scheme after we spin out", "ask_pens
             ("recipe for a vegan lasagne", "out_of_scope")]
 
 
-def trained(tmp_path: Path, monkeypatch, weight: float = 0.3) -> NeighbourBlend:
+def trained(tmp_path: Path, monkeypatch, weight: float = 0.3, linear: float = 0.0) -> NeighbourBlend:
     monkeypatch.setattr(settings, "CACHE_DIR", tmp_path / "cache")
     (tmp_path / "model").mkdir()
     storage = LocalModelStorage(tmp_path / "model")
-    config = {"diet_weight": weight}
+    config = {"diet_weight": weight, "linear_weight": linear}
     component = NeighbourBlend.create(config, storage, Resource("neighbours"), CONTEXT)
     component.train(TrainingData([Message(data={TEXT: t, INTENT: i}) for t, i in EXAMPLES]))
     return NeighbourBlend.load(config, storage, Resource("neighbours"), CONTEXT)
@@ -110,3 +111,47 @@ def test_button_payloads_and_empty_training_data_leave_the_ranking_alone(tmp_pat
 def test_bad_max_tokens_is_refused(tokens):
     with pytest.raises(InvalidConfigException, match="max_tokens"):
         NeighbourBlend.validate_config({"diet_weight": 0.3, "max_tokens": tokens})
+
+
+def test_combine_is_the_weighted_sum_with_negative_cosines_as_zero():
+    got = combine(np.array([0.5, 0.5]), np.array([0.2, 0.8]), np.array([0.9, -0.4]), 0.3, 0.2)
+    assert got.tolist() == pytest.approx([0.3 * 0.5 + 0.2 * 0.2 + 0.5 * 0.9, 0.3 * 0.5 + 0.2 * 0.8])
+
+
+def test_linear_head_separates_its_intents_and_rows_sum_to_one():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(3, 8))
+    owner = np.repeat([0, 2], 10)  # intent 1 has no examples
+    vectors = centres[owner] + 0.05 * rng.normal(size=(20, 8))
+    weights, biases = fit_linear(vectors, owner, 3, 100.0)
+    probs = linear_probabilities(weights, biases, centres)
+    assert probs.sum(axis=1) == pytest.approx([1, 1, 1])
+    assert probs[0].argmax() == 0 and probs[2].argmax() == 2
+    assert probs[:, 1].max() < 1e-6  # an intent never seen gets no probability
+    # One intent only: nothing to separate, everything is that intent.
+    weights, biases = fit_linear(vectors[:10], owner[:10], 2, 100.0)
+    assert linear_probabilities(weights, biases, centres)[:, 0] == pytest.approx([1, 1, 1])
+
+
+def test_linear_head_is_saved_and_used(tmp_path, monkeypatch):
+    """With a linear share the confidence is 0.3 x DIET + 0.2 x the head + 0.5 x nearest cosine,
+    and the head comes back from the model storage."""
+    component = trained(tmp_path, monkeypatch, weight=0.3, linear=0.2)
+    assert (tmp_path / "model" / "neighbours" / "linear.npz").exists()
+    text = "does tupe protect my terms"
+    [message] = component.process([predicted(text, [("ask_tupe", 0.6), ("ask_pensions", 0.4)])])
+    top = message.get(INTENT)
+    assert top["name"] == "ask_tupe"
+    vector = encoder().encode([text], max_tokens=component._config["max_tokens"])[0]
+    head = linear_probabilities(*component._linear, vector[None, :])[0][component._intents.index("ask_tupe")]
+    nearest = float(vector @ encoder().encode(["does TUPE protect my terms and conditions"])[0])
+    assert top["confidence"] == pytest.approx(0.3 * 0.6 + 0.2 * head + 0.5 * nearest, abs=1e-5)
+
+
+@pytest.mark.parametrize("config, key", [({"diet_weight": 0.3, "linear_weight": 0.8}, "linear_weight"),
+                                         ({"diet_weight": 0.3, "linear_weight": -0.1}, "linear_weight"),
+                                         ({"diet_weight": 0.3, "linear_c": 0}, "linear_c"),
+                                         ({"diet_weight": 0.3, "linear_c": "big"}, "linear_c")])
+def test_bad_linear_settings_are_refused(config, key):
+    with pytest.raises(InvalidConfigException, match=key):
+        NeighbourBlend.validate_config(config)
