@@ -155,3 +155,17 @@ def test_linear_head_is_saved_and_used(tmp_path, monkeypatch):
 def test_bad_linear_settings_are_refused(config, key):
     with pytest.raises(InvalidConfigException, match=key):
         NeighbourBlend.validate_config(config)
+
+
+def test_grouped_examples_give_the_same_best_cosines_and_survive_reload(tmp_path, monkeypatch):
+    """Examples are kept grouped by intent (for reduceat); the per-intent best must equal the
+    ungrouped computation, and the saved labels must stay paired with their vectors."""
+    component = trained(tmp_path, monkeypatch)
+    vectors = encoder().encode([t for t, _ in EXAMPLES])
+    intents = sorted({i for _, i in EXAMPLES})
+    owner = np.array([intents.index(i) for _, i in EXAMPLES])
+    query = encoder().encode(["will my pension change when we transfer"])[0]
+    expected = best_per_intent(vectors @ query, owner, len(intents))
+    got = np.maximum.reduceat(component._vectors @ query, component._starts)
+    assert got == pytest.approx(expected, abs=1e-6)
+    assert component._labels == sorted(i for _, i in EXAMPLES)
