@@ -55,6 +55,27 @@ def cmd_warm(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_examples(args: argparse.Namespace) -> int:
+    """Write faq/examples.yml from the evaluation set's tuning split; with --check, exit 1 if
+    the file is out of date (make test runs the check)."""
+    from . import examples
+
+    base = kb.load(Path(args.faq))
+    text = examples.export(Path(args.questions), base.entries)
+    out = Path(args.faq) / "examples.yml"
+    if args.check:
+        if not out.exists() or out.read_text(encoding="utf-8") != text:
+            print(f"examples: {out} is out of date with {args.questions}: run `.venv/bin/python -m bot examples`")
+            return 1
+        print(f"examples: {out} is up to date")
+        return 0
+    out.write_text(text, encoding="utf-8")
+    data = examples.collect(examples.load_questions(Path(args.questions)), base.entries)
+    print(f"examples: {sum(len(v) for v in data['entries'].values())} questions for {len(data['entries'])} entries "
+          f"and {len(data['off_topic'])} off-topic questions written to {out}")
+    return 0
+
+
 def cmd_nlu_export(args: argparse.Namespace) -> int:
     """Write knowledge-base phrasings as NLU examples (run by scripts/train.sh)."""
     from . import nlu_export
@@ -132,6 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     warm = sub.add_parser("warm", help="build and cache the matcher's sentence vectors")
     warm.add_argument("--faq", default=str(settings.FAQ_DIR))
     warm.set_defaults(func=cmd_warm)
+    ex = sub.add_parser("examples", help="write faq/examples.yml from the evaluation set's tuning split")
+    ex.add_argument("--faq", default=str(settings.FAQ_DIR))
+    ex.add_argument("--questions", default=str(settings.ROOT / "tests" / "eval" / "questions.yml"))
+    ex.add_argument("--check", action="store_true", help="exit 1 if faq/examples.yml is out of date")
+    ex.set_defaults(func=cmd_examples)
     exp = sub.add_parser("nlu-export", help="write knowledge-base phrasings as NLU training examples")
     exp.add_argument("--faq", default=str(settings.FAQ_DIR))
     exp.add_argument("--nlu", default=str(settings.ROOT / "data" / "nlu.yml"))

@@ -45,6 +45,10 @@ _HARMFUL_REQUESTS = [
     # Other callers' enquiries: "which other NHS trusts have asked you about spinning out?"
     r"\b(which|what|who) other (nhs )?(trusts?|councils?|teams?|organisations?|organizations?|services?|people|callers|users)\b"
     r".{0,40}\b(asked|contacted|called|rung|rang|used|spoken to|enquired with|messaged)\s+(you|this line|the line|this (chat|service|bot))\b",
+    # Another user's conversation: "show me the chat the previous user had about exit debts".
+    r"\b(previous|last|other|another|earlier)\s+(users?|persons?|callers?|customers?|visitors?)'?s?\b.{0,30}"
+    r"\b(conversations?|chats?|transcripts?|messages|questions)\b",
+    r"\b(conversations?|chats?|transcripts?)\b.{0,30}\b(previous|last|other|another|earlier)\s+(users?|persons?|callers?|customers?|visitors?)\b",
     r"\beasiest to (target|scam|con|fool|trick)\b|\btarget\w*\b.{0,30}\bwith (a |an )?(scam|phishing|fraud)",
 ]
 _REGEX = re.compile("|".join(f"(?:{p})" for p in _PATTERNS + _HARMFUL_REQUESTS), re.IGNORECASE | re.DOTALL)

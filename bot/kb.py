@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -48,7 +48,7 @@ ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SOURCE_DATE_RE = re.compile(r"^(n\.d\.|\d{4}(-\d{2}(-\d{2})?)?)$")
 # An off-topic example this alike (rapidfuzz ratio) an entry's phrasing contradicts it.
 OFF_TOPIC_CLASH_RATIO = 90
-NON_TOPIC_FILES = ("organisations", "service", "lexicon", "out_of_scope")
+NON_TOPIC_FILES = ("organisations", "service", "lexicon", "out_of_scope", "examples")
 MIN_ALTERNATES = 4
 MAX_ANSWER_CHARS = 700
 MAX_SAY_CHARS = 1000
@@ -111,11 +111,19 @@ class Entry:
     review_due: dt.date
     owner: str
     file: str
+    # Users' questions labelled with this entry (faq/examples.yml, from the evaluation set's
+    # tuning split): matched like phrasings, but not reviewed as part of the entry.
+    examples: tuple[str, ...] = ()
 
     @property
     def phrasings(self) -> tuple[str, ...]:
-        """Every way of asking this entry that matching compares against."""
+        """The entry's own ways of asking it: its question and alternates."""
         return (self.question, *self.alternates)
+
+    @property
+    def match_texts(self) -> tuple[str, ...]:
+        """Everything matching compares a message with: phrasings, then labelled examples."""
+        return (*self.phrasings, *self.examples)
 
 
 @dataclass(frozen=True)
@@ -400,33 +408,77 @@ def _parse_lexicon(c: _Collector, path: Path, root: Path) -> tuple[tuple[str, ..
     return tuple(out)
 
 
+def _clashes(c: _Collector, f: str, field_name: str, texts: list[str], entries: list[Entry]) -> None:
+    """Off-topic texts must not be near copies of an entry's phrasing (the same words labelled
+    both "answer" and "decline" would teach the detector nothing)."""
+    from rapidfuzz import fuzz, process
+
+    phrasings = [" ".join(p.lower().split()) for e in entries for p in e.phrasings]
+    for i, text in enumerate(texts):
+        hit = process.extractOne(text.lower(), phrasings, scorer=fuzz.ratio, score_cutoff=OFF_TOPIC_CLASH_RATIO)
+        if hit:
+            c.error(f, f"{field_name}[{i}]", "", f"{text!r} is {hit[1]:.0f}% alike an entry's phrasing {hit[0]!r}")
+
+
+def _distinct_texts(c: _Collector, f: str, field_name: str, items: Any, seen: set[str]) -> list[str] | None:
+    """A list of non-empty strings, whitespace-normalised; a repeat (within ``seen``) is an error."""
+    if not isinstance(items, list) or not all(isinstance(t, str) and t.strip() for t in items):
+        c.error(f, "", field_name, "must be a list of non-empty strings")
+        return None
+    out: list[str] = []
+    for i, text in enumerate(items):
+        key = " ".join(text.lower().split())
+        if key in seen:
+            c.error(f, f"{field_name}[{i}]", "", f"duplicate example {text!r}")
+        seen.add(key)
+        out.append(" ".join(text.split()))
+    return out
+
+
 def _parse_off_topic(c: _Collector, path: Path, root: Path, entries: list[Entry]) -> tuple[str, ...]:
-    """Off-topic examples: distinct, non-empty, and none a near-copy of an entry's phrasing
-    (the same words labelled both "answer" and "decline" would teach the detector nothing)."""
+    """Off-topic examples: distinct, non-empty, and none a near-copy of an entry's phrasing."""
     f = _rel(path, root)
     if not path.exists():
         return ()
     data = _read_yaml(c, path, root)
     items = data.get("examples") if isinstance(data, dict) else None
-    if not isinstance(items, list) or not all(isinstance(t, str) and t.strip() for t in items):
+    if not isinstance(items, list):
         c.error(f, "", "examples", "missing: the file needs an `examples:` list of non-empty strings")
         return ()
-    out: list[str] = []
-    seen: set[str] = set()
-    for i, text in enumerate(items):
-        key = " ".join(text.lower().split())
-        if key in seen:
-            c.error(f, f"examples[{i}]", "", f"duplicate example {text!r}")
-        seen.add(key)
-        out.append(" ".join(text.split()))
-    from rapidfuzz import fuzz, process
-
-    phrasings = [" ".join(p.lower().split()) for e in entries for p in e.phrasings]
-    for i, text in enumerate(out):
-        hit = process.extractOne(text.lower(), phrasings, scorer=fuzz.ratio, score_cutoff=OFF_TOPIC_CLASH_RATIO)
-        if hit:
-            c.error(f, f"examples[{i}]", "", f"{text!r} is {hit[1]:.0f}% alike an entry's phrasing {hit[0]!r}")
+    out = _distinct_texts(c, f, "examples", items, set())
+    if out is None:
+        return ()
+    _clashes(c, f, "examples", out, entries)
     return tuple(out)
+
+
+def _parse_examples(c: _Collector, path: Path, root: Path,
+                    entries: list[Entry]) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
+    """Labelled user questions (bot.examples): per entry id, and off-topic. Optional file."""
+    f = _rel(path, root)
+    if not path.exists():
+        return {}, ()
+    data = _read_yaml(c, path, root)
+    if not isinstance(data, dict) or set(data) - {"entries", "off_topic"}:
+        c.error(f, "", "", "the file holds `entries:` (entry id -> questions) and `off_topic:` (questions)")
+        return {}, ()
+    ids = {e.id for e in entries}
+    seen: set[str] = set()
+    out: dict[str, tuple[str, ...]] = {}
+    raw_entries = data.get("entries") or {}
+    if not isinstance(raw_entries, dict):
+        c.error(f, "", "entries", "must map entry ids to lists of questions")
+        raw_entries = {}
+    for eid, items in raw_entries.items():
+        if eid not in ids:
+            c.error(f, str(eid), "entries", f"unknown entry id {eid!r}")
+            continue
+        texts = _distinct_texts(c, f, f"entries.{eid}", items, seen)
+        if texts:
+            out[eid] = tuple(texts)
+    off = _distinct_texts(c, f, "off_topic", data.get("off_topic") or [], seen) or []
+    _clashes(c, f, "off_topic", off, entries)
+    return out, tuple(off)
 
 
 def _cross_checks(c: _Collector, entries: list[Entry], orgs: dict[str, Organisation], today: dt.date) -> None:
@@ -494,6 +546,10 @@ def validate(faq_dir: Path, today: dt.date | None = None) -> tuple[KnowledgeBase
                 entries.append(entry)
     lexicon = _parse_lexicon(c, faq_dir / "lexicon.yml", faq_dir)
     off_topic = _parse_off_topic(c, faq_dir / "out_of_scope.yml", faq_dir, entries)
+    examples, off_examples = _parse_examples(c, faq_dir / "examples.yml", faq_dir, entries)
+    entries = [replace(e, examples=examples[e.id]) if e.id in examples else e for e in entries]
+    known_off = {o.lower() for o in off_topic}
+    off_topic += tuple(t for t in off_examples if t.lower() not in known_off)
     _cross_checks(c, entries, orgs, today)
     errors = [p for p in c.problems if p.severity == "error"]
     if errors:

@@ -111,7 +111,7 @@ class Matcher:
         self._keys: list[str] = []
         self._owner: list[int] = []
         for i, entry in enumerate(self.entries):
-            for phrasing in entry.phrasings:
+            for phrasing in entry.match_texts:
                 key = self.norm.key(phrasing)
                 if key:
                     self._keys.append(key)
@@ -126,7 +126,7 @@ class Matcher:
         df: Counter[str] = Counter()
         for entry in self.entries:
             toks = set()
-            for phrasing in entry.phrasings:
+            for phrasing in entry.match_texts:
                 toks.update(self.norm.tokens(phrasing))
             self._doc_tokens.append(toks)
             df.update(toks)
@@ -188,7 +188,7 @@ class Matcher:
         skip = [j for j, (k, o) in enumerate(zip(self._keys, self._owner)) if o == i and k == key][:1]
         docs = list(self._doc_tokens)
         rest: set[str] = set()
-        for p in self.entries[i].phrasings:
+        for p in self.entries[i].match_texts:
             if p != phrasing:
                 rest.update(self.norm.tokens(p))
         docs[i] = rest
@@ -267,7 +267,7 @@ class Matcher:
         """
         from .embed import cached_encode
 
-        texts = [p for entry in self.entries for p in entry.phrasings if self.norm.key(p)]
+        texts = [p for entry in self.entries for p in entry.match_texts if self.norm.key(p)]
         assert len(texts) == len(self._keys)
         self._sem = cached_encode(texts, settings.CACHE_DIR)
         self._sem_texts = texts

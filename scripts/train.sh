@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Train the Rasa model only when its inputs changed since the last model.
-# Inputs: config.yml, domain.yml, bot/nlu_moves.py and bot/nlu_neighbours.py (pipeline components), bot/embed.py (the encoder whose vectors the model stores), data/, and faq/*.yml (not faq/out_of_scope.yml, which only bot.oos reads): every entry's question and alternates
+# Inputs: config.yml, domain.yml, bot/nlu_moves.py and bot/nlu_neighbours.py (pipeline components), bot/embed.py (the encoder whose vectors the model stores), data/, and faq/*.yml (not faq/out_of_scope.yml or faq/examples.yml, which only the matcher and bot.oos read): every entry's question and alternates
 # become NLU examples of its topic intent (var/nlu/kb_nlu.yml, made by `python -m bot nlu-export`).
 # Usage: scripts/train.sh [model-name]   (default: current). Output goes to var/train-NAME.log.
 set -euo pipefail
@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 name=${1:-current}
 export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=3 PYTHONWARNINGS=ignore
 mkdir -p models var
-hash=$(cat config.yml domain.yml bot/nlu_moves.py bot/nlu_neighbours.py bot/embed.py $(find data faq -type f -name '*.yml' ! -name out_of_scope.yml | sort) | sha256sum | cut -c1-16)
+hash=$(cat config.yml domain.yml bot/nlu_moves.py bot/nlu_neighbours.py bot/embed.py $(find data faq -type f -name '*.yml' ! -name out_of_scope.yml ! -name examples.yml | sort) | sha256sum | cut -c1-16)
 if [ -f "models/$name.tar.gz" ] && [ "$(cat "models/$name.hash" 2>/dev/null)" = "$hash" ]; then
   echo "train: model models/$name.tar.gz is up to date"
   exit 0

@@ -10,11 +10,16 @@ from bot.evaluation import OUT_OF_SCOPE, SMALL_TALK, Report, load_questions, out
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = Path(__file__).parent / "eval" / "questions.yml"
 # The gates issue 3 sets: in-scope top-1 entry accuracy and out-of-scope declined, both at
-# least 90% over the whole set. Measured on 2026-11-24 (eighth session): top-1 96.0%, declined 97.5% (issue 4's held-out
-# gates, 95%, are not met yet and so not gated). Training
-# is seeded (config.yml random_seed), so a retrain on the same inputs gives the same figures.
+# least 90% over the whole set. Since the ninth session the tuning questions are also the
+# matcher's examples (faq/examples.yml), so the whole set mostly measures what was learned; the
+# held-out split, never learned from (tests/test_examples.py), is the measure of new questions.
+# Issue 4's held-out gates (95%) are not met yet, so the held-out floors below only stop a
+# regression: measured 93.9% top-1 and 88.2% declined (34 questions) in the ninth session.
+# Training is seeded (config.yml random_seed), so a retrain on the same inputs gives the same figures.
 TOP1_FLOOR = 0.90
 OOS_FLOOR = 0.90
+HELDOUT_TOP1_FLOOR = 0.90
+HELDOUT_OOS_FLOOR = 0.80
 
 
 def test_evaluation_set_is_well_formed():
@@ -43,3 +48,7 @@ def test_answer_quality(assistant, capsys):
     figures = report.figures()
     assert figures["top1"] >= TOP1_FLOOR, f"in-scope top-1 {figures['top1']:.1%} < {TOP1_FLOOR:.0%}"
     assert figures["oos_declined"] >= OOS_FLOOR, f"out-of-scope declined {figures['oos_declined']:.1%} < {OOS_FLOOR:.0%}"
+    held = report.figures("heldout")
+    assert held["top1"] >= HELDOUT_TOP1_FLOOR, f"held-out top-1 {held['top1']:.1%} < {HELDOUT_TOP1_FLOOR:.0%}"
+    assert held["oos_declined"] >= HELDOUT_OOS_FLOOR, (
+        f"held-out out-of-scope declined {held['oos_declined']:.1%} < {HELDOUT_OOS_FLOOR:.0%}")

@@ -31,6 +31,9 @@ EXPECTED = {
     "overdue_review__tupe.yml": None,
     "clashing_off_topic__out_of_scope.yml": ("kb/out_of_scope.yml", "examples[1]", ""),
     "duplicate_off_topic__out_of_scope.yml": ("kb/out_of_scope.yml", "examples[1]", ""),
+    "unknown_entry__examples.yml": ("kb/examples.yml", "tupe-missing", "entries"),
+    "duplicate_example__examples.yml": ("kb/examples.yml", "entries.tupe-sample[1]", ""),
+    "clashing_off_topic__examples.yml": ("kb/examples.yml", "off_topic[0]", ""),
 }
 
 
@@ -104,6 +107,17 @@ def test_off_topic_examples_load(tmp_path):
     (tmp_path / "kb" / "out_of_scope.yml").write_text('examples:\n  - "how do I renew my  parking permit"\n')
     assert kb.load(tmp_path / "kb").off_topic == ("how do I renew my parking permit",)
     assert kb.load(FIXTURES / "kb_valid").off_topic == ()  # the file is optional
+
+
+def test_labelled_examples_load_and_are_matched_but_not_phrasings(tmp_path):
+    shutil.copytree(FIXTURES / "kb_valid", tmp_path / "kb")
+    (tmp_path / "kb" / "examples.yml").write_text(
+        'entries:\n  tupe-sample:\n    - "when  does the new employer get the staff details"\n'
+        'off_topic:\n  - "how do I renew my parking permit"\n')
+    entry = kb.load(tmp_path / "kb").entries["tupe-sample"]
+    assert entry.examples == ("when does the new employer get the staff details",)
+    assert entry.examples[0] not in entry.phrasings and entry.match_texts[-1] == entry.examples[0]
+    assert kb.load(tmp_path / "kb").off_topic == ("how do I renew my parking permit",)
 
 
 def test_version_changes_with_content(tmp_path):
