@@ -110,12 +110,18 @@ class Matcher:
         self.entries: list[Entry] = list(kb.entries.values())
         self._keys: list[str] = []
         self._owner: list[int] = []
+        example_keys: list[int] = []
         for i, entry in enumerate(self.entries):
-            for phrasing in entry.match_texts:
+            own = len(entry.phrasings)
+            for n, phrasing in enumerate(entry.match_texts):
                 key = self.norm.key(phrasing)
                 if key:
+                    if n >= own:
+                        example_keys.append(len(self._keys))
                     self._keys.append(key)
                     self._owner.append(i)
+        # Keys of labelled examples (faq/examples.yml), left out when a follow-up is matched.
+        self._example_keys = example_keys
         self._topic_index = np.array([TOPIC_LIST.index(e.topic) for e in self.entries], dtype=int)
         self._scoped = [i for i, e in enumerate(self.entries) if e.applies_to]
         owners = np.asarray(self._owner)
@@ -123,11 +129,15 @@ class Matcher:
         self._ends = np.r_[self._starts[1:], len(owners)]
         # Word coverage: document frequency over entries (all phrasings of one entry form a document).
         self._doc_tokens: list[set[str]] = []
+        self._own_tokens: list[set[str]] = []  # the entry's own phrasings only
         df: Counter[str] = Counter()
         for entry in self.entries:
             toks = set()
-            for phrasing in entry.match_texts:
+            for phrasing in entry.phrasings:
                 toks.update(self.norm.tokens(phrasing))
+            self._own_tokens.append(set(toks))
+            for example in entry.examples:
+                toks.update(self.norm.tokens(example))
             self._doc_tokens.append(toks)
             df.update(toks)
         n = len(self.entries)
@@ -322,6 +332,7 @@ class Matcher:
         leave_out: tuple[str, str] | None = None,
         context_strength: float = 1.0,
         use_semantic: bool = True,
+        use_examples: bool = True,
     ) -> MatchResult:
         """Rank entries for ``text``; ``topic_probs`` maps topic to NLU confidence.
 
@@ -331,11 +342,17 @@ class Matcher:
         sector or nation must be decided by that context, not by the old question's words.
         ``use_semantic=False`` leaves the sentence encoder out: for such a follow-up it would
         only measure how close the old question is to its old answer.
+        ``use_examples=False`` matches the entries' own phrasings only: a follow-up joins the old
+        question and the new context, and the long labelled examples would match that pair on
+        its story rather than on the newly named sector or nation.
         """
         text = text[: settings.MAX_QUERY_CHARS]
         tokens = self.norm.tokens(text)
         key = " ".join(tokens)
         skip, docs = self._without(*leave_out) if leave_out else (None, None)
+        if not use_examples:
+            skip = (skip or []) + self._example_keys
+            docs = self._own_tokens if docs is None else docs
         coverage = np.asarray(self._coverage(tokens, docs))
         char = self._char_scores(key, skip)
         # Leave-one-out checks skip the classifier: it has seen the phrasing left out.

@@ -206,7 +206,7 @@ def follow_up(
     priors = {topic: FOLLOW_UP_TOPIC_WEIGHT} if isinstance(topic, str) else topic_probs(ranking)
     # The new message's own words count too ("what about the exit debt for council staff?").
     result = matcher.match(f"{previous} {text}", priors, ctx, context_strength=FOLLOW_UP_CONTEXT_STRENGTH,
-                           use_semantic=False)
+                           use_semantic=False, use_examples=False)
     turn = _finish(kb, result, ctx, previous, "follow_up")
     turn.reply.meta["follow_up_text"] = text[:200]
     return turn

@@ -85,3 +85,18 @@ def test_normaliser_uses_lexicon_longest_first():
     assert norm.canonical("The Local Government Pension Scheme!") == "the lgps"
     assert norm.tokens("Can I transfer my pensions?") == ["transfer", "pension"]
     assert stem("transferring") == "transferr" and stem("class") == "class"
+
+
+def test_examples_are_matched_and_can_be_left_out(matcher):
+    """A labelled example is matched like a phrasing; a follow-up leaves the examples out."""
+    import dataclasses
+
+    base = matcher.kb
+    entry = next(iter(base.entries.values()))
+    example = "our whole crew is heading out of the public sector in spring what happens next"
+    with_example = dataclasses.replace(
+        base, entries={**base.entries, entry.id: dataclasses.replace(entry, examples=(example,))},
+        version=base.version + "+example")
+    m = Matcher(with_example)
+    assert m.match(example, use_semantic=False).top.fuzzy == 100
+    assert m.match(example, use_semantic=False, use_examples=False).candidates[0].fuzzy < 100
