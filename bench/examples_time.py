@@ -1,0 +1,49 @@
+"""Matching time per message with and without the labelled examples (faq/examples.yml).
+
+The sentence vector of each message is computed first and cached, so the figures are the
+matcher's own work (fuzzy ratios, coverage, classifier, detector), which the examples grow.
+
+    .venv/bin/python bench/examples_time.py --questions tests/eval/questions.yml
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import examples_cv  # noqa: E402
+from bot import kb, settings  # noqa: E402
+from bot.evaluation import load_questions  # noqa: E402
+from bot.match import Matcher, _query_vector  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--questions", type=Path, default=ROOT / "tests" / "eval" / "questions.yml")
+    parser.add_argument("-n", type=int, default=300, help="messages timed")
+    args = parser.parse_args()
+    texts = [q.text for q in load_questions(args.questions)][: args.n]
+    for t in texts:
+        _query_vector(t)
+    for name, base in (("without examples", examples_cv.kb_without_examples()), ("with examples", kb.load(settings.FAQ_DIR))):
+        matcher = Matcher(base)
+        for t in texts[:20]:
+            matcher.match(t)
+        times = []
+        for t in texts:
+            start = time.perf_counter()
+            matcher.match(t)
+            times.append((time.perf_counter() - start) * 1000)
+        times.sort()
+        print(f"{name}: {len(matcher._keys)} texts, median {statistics.median(times):.2f} ms, "
+              f"p95 {times[int(0.95 * len(times))]:.2f} ms over {len(times)} messages")
+
+
+if __name__ == "__main__":
+    main()
