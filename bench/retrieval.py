@@ -4,7 +4,9 @@ Each question is parsed once by the trained NLU model (cached in var/nlu-cache.j
 the model file's hash) and then replayed through the turn logic with the rules' routing
 (intent -> action). That reproduces the end-to-end test closely and runs in seconds, so
 weights and thresholds can be swept. Tuning uses the `tune` split only; `heldout` is shown
-for the chosen setting, never used to choose it.
+for the chosen setting, never used to choose it. Since the tuning questions are the matcher's
+labelled examples (faq/examples.yml), a sweep here scores questions against their own copies:
+choose with `bench/examples_cv.py`, which leaves each author's questions out of the examples.
 
     .venv/bin/python bench/retrieval.py            # current settings, per split
     .venv/bin/python bench/retrieval.py --sweep    # thresholds grid on the tune split
