@@ -31,7 +31,7 @@ class Scripted:
 SCRIPT: tuple[Scripted, ...] = (
     Scripted("rv-helpful", "a good answer and 'yes that helped'",
              ("hello", "can i keep my nhs pension if we spin out", "yes that helped")),
-    Scripted("rv-clarify", "a clarify (did you mean)", ("our pension",)),
+    Scripted("rv-clarify", "a clarify (did you mean)", ("staff pensions",)),
     Scripted("rv-fallback", "a question we cannot answer", ("what colour should our mutual logo be",)),
     Scripted("rv-fallback-old", "the same question in other words, two days ago",
              ("what colour should the mutual logo be?",), days_ago=2),
