@@ -13,6 +13,8 @@ all of them. Held-out questions are never read.
     .venv/bin/python bench/examples_cv.py --sweep oos --results bench/results/examples_cv_sweep.txt
                                           # out-of-scope thresholds, cross-validated, with examples
     .venv/bin/python bench/examples_cv.py --sweep nlu --results bench/results/examples_cv_nlu.txt
+    .venv/bin/python bench/examples_cv.py --weights --results bench/results/examples_cv_weights.txt
+                                          # the score's weights (bot.match.Weights), cross-validated
     .venv/bin/python bench/examples_cv.py --extra new.yml --results /tmp/x.txt
 """
 from __future__ import annotations
@@ -32,7 +34,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import retrieval  # noqa: E402
 from bot import kb, settings  # noqa: E402
 from bot.evaluation import OUT_OF_SCOPE, Question, Report, load_questions  # noqa: E402
-from bot.match import Matcher  # noqa: E402
+from bot.match import Matcher, Weights  # noqa: E402
 
 QUESTIONS = ROOT / "tests" / "eval" / "questions.yml"
 
@@ -81,6 +83,21 @@ GRIDS = {
     "nlu": [(0.7, 150, n, b) for n in (60, 70, 80, 90, 100) for b in (0.2, 0.35, 0.5)],
 }
 
+# Weight variants (bot.match.Weights fields changed from the defaults), for --weights.
+WEIGHT_GRID: dict[str, dict[str, float]] = {
+    "current": {},
+    "semantic 60": {"semantic": 60.0},
+    "semantic 100": {"semantic": 100.0},
+    "semantic 120": {"semantic": 120.0},
+    "classifier 15": {"classifier": 15.0},
+    "classifier 45": {"classifier": 45.0},
+    "classifier 60": {"classifier": 60.0},
+    "fuzzy 0.4 / coverage 0.6": {"fuzzy": 0.4, "coverage": 0.6},
+    "fuzzy 0.7 / coverage 0.3": {"fuzzy": 0.7, "coverage": 0.3},
+    "topic prior 0": {"topic_prior": 0.0},
+    "topic prior 16": {"topic_prior": 16.0},
+}
+
 
 def score(kbase, matcher, questions, nlu, grid: str | None) -> dict[tuple, Report]:
     """Reports per threshold tuple: the current settings only, or a grid."""
@@ -111,6 +128,7 @@ def main() -> None:
     parser.add_argument("--sweep", choices=sorted(GRIDS), help="a grid of out-of-scope thresholds")
     parser.add_argument("--extra", type=Path, action="append", default=[], help="fresh question file(s)")
     parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results" / "examples_cv.txt")
+    parser.add_argument("--weights", action="store_true", help="cross-validate the score's weight variants")
     args = parser.parse_args()
 
     questions = load_questions(QUESTIONS)
@@ -123,6 +141,8 @@ def main() -> None:
     base = kb_without_examples()
     topic_of = {e.id: e.topic for e in base.entries.values()}
 
+    if args.weights:
+        return weights_cv(tune, base, nlu, topic_of, args.results)
     lines = [f"{'examples / setting':<44}{'n':>6}{'top-1':>8}{'top-3':>8}{'wrong':>8}{'oos n':>6}{'declined':>9}"]
     for use in ((True,) if args.sweep else (False, True)):
         rows: dict[tuple, list] = defaultdict(list)
@@ -153,6 +173,28 @@ def main() -> None:
     print(text)
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(text + "\n")
+
+
+def weights_cv(tune: list[tuple[Question, int]], base: kb.KnowledgeBase, nlu: dict, topic_of: dict[str, str],
+               results: Path) -> None:
+    """Each weight variant, scored by author block with the other blocks as examples."""
+    lines = [f"{'weights (with examples)':<44}{'n':>6}{'top-1':>8}{'top-3':>8}{'wrong':>8}{'oos n':>6}{'declined':>9}"]
+    rows: dict[str, list] = defaultdict(list)
+    for block in sorted({b for _, b in tune}):
+        test = [q for q, b in tune if b == block]
+        kbase = with_examples(base, [q for q, b in tune if b != block])
+        for name, change in WEIGHT_GRID.items():
+            matcher = Matcher(kbase, dataclasses.replace(Weights(), **change))
+            rows[name] += retrieval.evaluate(kbase, matcher, test, nlu).rows
+        print(f"  block {block} done", flush=True)
+    for name in WEIGHT_GRID:
+        lines.append(line(name, Report(rows=rows[name], topic_of=topic_of).figures()))
+    lines.append(f"{len({b for _, b in tune})} author blocks; each is scored with the other blocks' questions as "
+                 "examples; current thresholds.")
+    text = "\n".join(lines)
+    print(text)
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(text + "\n")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,9 @@ TOPIC_LIST = list(TOPICS)
 # signals. Measured with bench/matcher.py and bench/retrieval.py: a lookup at 500 entries
 # fell from 9.8 ms to 2.4 ms, and evaluation accuracy did not drop.
 SHORTLIST = 40
+# A one-word message whose fuzzy ratio with some phrasing reaches this is that phrasing, not a
+# bare topic word (see Matcher._bare_term).
+BARE_TERM_PHRASING = 90.0
 
 # Which pension scheme a sector's staff are usually in, for when only the sector is known.
 SECTOR_SCHEME = {"nhs": "nhsps", "local_government": "lgps", "civil_service": "pcsps", "schools": "tps"}
@@ -384,6 +387,8 @@ class Matcher:
         uniq = set(tokens)
         known = sum(t in self._known for t in uniq) / len(uniq) if uniq else 0.0
         band = band_for(top, known)
+        if band == ANSWER and self._bare_term(uniq, fuzzy):
+            band = CLARIFY
         oos = 0.0
         # Only a fresh question is judged (a follow-up's text is the old question plus a new
         # context; leave-one-out checks are not messages a user typed).
@@ -392,6 +397,17 @@ class Matcher:
             if band != UNKNOWN and self._oos.is_out_of_scope(oos, top[0].score if top else 0.0):
                 band = UNKNOWN
         return MatchResult(query=key, candidates=top, band=band, known_share=known, out_of_scope=oos)
+
+
+    def _bare_term(self, uniq: set[str], fuzzy: np.ndarray) -> bool:
+        """A message of one word that several entries' own phrasings use ("pensions", "our
+        VAT") names a topic, not a question; unless it is itself close to a phrasing ("tupe",
+        "what is the EOA"), the honest reply is a choice, not the entry that happens to score best.
+        """
+        if len(uniq) != 1 or float(np.max(fuzzy, initial=0.0)) >= BARE_TERM_PHRASING:
+            return False
+        (token,) = uniq
+        return sum(token in own for own in self._own_tokens) >= 2
 
 
 @lru_cache(maxsize=4096)

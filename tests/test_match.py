@@ -100,3 +100,20 @@ def test_examples_are_matched_and_can_be_left_out(matcher):
     m = Matcher(with_example)
     assert m.match(example, use_semantic=False).top.fuzzy == 100
     assert m.match(example, use_semantic=False, use_examples=False).candidates[0].fuzzy < 100
+
+
+@pytest.mark.parametrize("text", ["pensions", "our pension", "Pension?"])
+def test_a_bare_topic_word_gets_a_choice_not_an_answer(matcher, text):
+    """One word that several entries use names a topic: we offer choices rather than guess."""
+    result = matcher.match(text)
+    assert sum("pension" in own for own in matcher._own_tokens) >= 2
+    assert result.band == CLARIFY
+    assert len(result.options()) >= 1
+
+
+def test_a_one_word_phrasing_is_still_answered(matcher):
+    """The bare-term rule stands aside when the word is itself close to a phrasing (an acronym
+    entry such as "ELI"), and for any message of two or more content words."""
+    assert matcher.match("ELI").top.id == "tupe-sample"
+    assert matcher.match("ELI").band == ANSWER
+    assert matcher.match("keep council pension").band == ANSWER
