@@ -33,6 +33,9 @@ SHORTLIST = 40
 # A one-word message whose fuzzy ratio with some phrasing reaches this is that phrasing, not a
 # bare topic word (see Matcher._bare_term).
 BARE_TERM_PHRASING = 90.0
+# ... and a lead this wide (half an exact phrasing's score) over the runner-up means one entry owns
+# the word ("MyCSP"), so it is answered.
+BARE_TERM_LEAD = 50.0
 
 # Which pension scheme a sector's staff are usually in, for when only the sector is known.
 SECTOR_SCHEME = {"nhs": "nhsps", "local_government": "lgps", "civil_service": "pcsps", "schools": "tps"}
@@ -387,7 +390,7 @@ class Matcher:
         uniq = set(tokens)
         known = sum(t in self._known for t in uniq) / len(uniq) if uniq else 0.0
         band = band_for(top, known)
-        if band == ANSWER and self._bare_term(uniq, fuzzy):
+        if band == ANSWER and self._bare_term(uniq, fuzzy, top):
             band = CLARIFY
         oos = 0.0
         # Only a fresh question is judged (a follow-up's text is the old question plus a new
@@ -399,12 +402,15 @@ class Matcher:
         return MatchResult(query=key, candidates=top, band=band, known_share=known, out_of_scope=oos)
 
 
-    def _bare_term(self, uniq: set[str], fuzzy: np.ndarray) -> bool:
+    def _bare_term(self, uniq: set[str], fuzzy: np.ndarray, top: tuple[Candidate, ...]) -> bool:
         """A message of one word that several entries' own phrasings use ("pensions", "our
         VAT") names a topic, not a question; unless it is itself close to a phrasing ("tupe",
-        "what is the EOA"), the honest reply is a choice, not the entry that happens to score best.
+        "what is the EOA") or one entry owns the word by a wide lead ("what was MyCSP"), the
+        honest reply is a choice, not the entry that happens to score best.
         """
         if len(uniq) != 1 or float(np.max(fuzzy, initial=0.0)) >= BARE_TERM_PHRASING:
+            return False
+        if len(top) > 1 and top[0].score - top[1].score >= BARE_TERM_LEAD:
             return False
         (token,) = uniq
         return sum(token in own for own in self._own_tokens) >= 2

@@ -117,3 +117,22 @@ def test_a_one_word_phrasing_is_still_answered(matcher):
     assert matcher.match("ELI").top.id == "tupe-sample"
     assert matcher.match("ELI").band == ANSWER
     assert matcher.match("keep council pension").band == ANSWER
+
+
+@pytest.mark.parametrize("text,band", [
+    ("pensions", CLARIFY), ("our VAT", CLARIFY), ("lgps", CLARIFY), ("procurement", CLARIFY),
+    ("what was MyCSP", ANSWER),  # one entry owns the word by a wide lead
+    ("tupe", ANSWER),  # itself a phrasing
+    ("lgps exit debt", ANSWER),  # more than one word
+])
+def test_bare_terms_on_the_real_knowledge_base(real_matcher, text, band):
+    assert real_matcher.match(text).band == band
+
+
+@pytest.fixture(scope="module")
+def real_matcher():
+    from pathlib import Path
+
+    from bot import kb
+
+    return Matcher(kb.load(Path(__file__).resolve().parent.parent / "faq"))
