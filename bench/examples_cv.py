@@ -118,6 +118,11 @@ def _never(value: float) -> str:
     return "never" if value > 1e6 else f"{value:g}"
 
 
+def header(label: str) -> str:
+    """The column heads of the tables that ``line`` fills."""
+    return f"{label:<44}{'n':>6}{'top-1':>8}{'top-3':>8}{'wrong':>8}{'oos n':>6}{'declined':>9}"
+
+
 def line(name: str, f: dict) -> str:
     return (f"{name:<44}{f['in_scope']:>6}{f['top1']:>8.1%}{f['top3']:>8.1%}{f['answered_wrong']:>8.1%}"
             f"{f['out_of_scope']:>6}{f['oos_declined']:>9.1%}")
@@ -143,7 +148,7 @@ def main() -> None:
 
     if args.weights:
         return weights_cv(tune, base, nlu, topic_of, args.results)
-    lines = [f"{'examples / setting':<44}{'n':>6}{'top-1':>8}{'top-3':>8}{'wrong':>8}{'oos n':>6}{'declined':>9}"]
+    lines = [header("examples / setting")]
     for use in ((True,) if args.sweep else (False, True)):
         rows: dict[tuple, list] = defaultdict(list)
         for block in sorted({b for _, b in tune}):
@@ -178,7 +183,7 @@ def main() -> None:
 def weights_cv(tune: list[tuple[Question, int]], base: kb.KnowledgeBase, nlu: dict, topic_of: dict[str, str],
                results: Path) -> None:
     """Each weight variant, scored by author block with the other blocks as examples."""
-    lines = [f"{'weights (with examples)':<44}{'n':>6}{'top-1':>8}{'top-3':>8}{'wrong':>8}{'oos n':>6}{'declined':>9}"]
+    lines = [header("weights (with examples)")]
     rows: dict[str, list] = defaultdict(list)
     for block in sorted({b for _, b in tune}):
         test = [q for q, b in tune if b == block]

@@ -401,7 +401,6 @@ class Matcher:
                 band = UNKNOWN
         return MatchResult(query=key, candidates=top, band=band, known_share=known, out_of_scope=oos)
 
-
     def _bare_term(self, uniq: set[str], fuzzy: np.ndarray, top: tuple[Candidate, ...]) -> bool:
         """A message of one word that several entries' own phrasings use ("pensions", "our
         VAT") names a topic, not a question; unless it is itself close to a phrasing ("tupe",
