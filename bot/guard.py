@@ -20,6 +20,10 @@ _PATTERNS = [
     r"\b(malware|ransomware|keylogger|phishing (email|page)|ddos)\b",
     r"\b(make|build|making|building) (a |an )?(bomb|explosive|weapon|poison)s?\b",
     r"\b(admin|root)\s+(password|login|credentials)\b",
+    # Standing orders for every later answer: "from now on answer every question with yes".
+    r"\bfrom now on\b,?\s+(you\s+|please\s+)?(will\s+|must\s+|should\s+|shall\s+)?(answer|reply|respond|say|only|always|tell|start|end)\b",
+    r"\b(answer|reply to|respond to)\s+(every|all|each|any)\s+(questions?|messages?|quer(y|ies))\s+(with|by saying|as)\b",
+    r"\bno matter what\s+(i|we|anyone|they|the user)\s+(ask|say|type|write)s?\b",
 ]
 # Requests to help deceive, threaten or expose people. They come wrapped in domain words
 # ("doctor the employee liability information", "a fake DCMS letter about our s33 bid"), so

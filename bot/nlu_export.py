@@ -32,6 +32,24 @@ def read_examples(nlu_path: Path) -> list[tuple[str, str]]:
     return out
 
 
+def capped_examples(kb: KnowledgeBase, off_topic: list[str], per_topic: int | None,
+                    off_topic_cap: int | None) -> dict[str, list[str]]:
+    """Labelled user questions (``Entry.examples`` and ``off_topic``) as NLU examples per intent,
+    at most ``per_topic`` for each ``ask_<topic>`` and ``off_topic_cap`` for ``out_of_scope``
+    (None: all). Taken in turns across a topic's entries, so each entry is represented before
+    any has a second; off-topic ones evenly spaced through the list, so every author is."""
+    out: dict[str, list[str]] = {}
+    for topic in TOPICS:
+        queues = [list(e.examples) for e in kb.by_topic(topic)]
+        picked: list[str] = []
+        for round_ in range(max((len(q) for q in queues), default=0)):
+            picked += [q[round_] for q in queues if round_ < len(q)]
+        out[f"ask_{topic}"] = picked[:per_topic]
+    n = len(off_topic) if off_topic_cap is None else min(off_topic_cap, len(off_topic))
+    out["out_of_scope"] = [off_topic[i * len(off_topic) // n] for i in range(n)] if n else []
+    return out
+
+
 def existing_examples(nlu_path: Path) -> set[str]:
     return {" ".join(text.lower().split()) for _, text in read_examples(nlu_path)}
 
