@@ -397,9 +397,23 @@ class Matcher:
         # context; leave-one-out checks are not messages a user typed).
         if self._oos is not None and use_semantic and leave_out is None and text.strip():
             oos = self._oos.probability(_query_vector(text))
+            if settings.OOS_PART_WORDS and len(text.split()) >= settings.OOS_PART_WORDS:
+                oos = min(oos, self._part_oos(text))
             if band != UNKNOWN and self._oos.is_out_of_scope(oos, top[0].score if top else 0.0):
                 band = UNKNOWN
         return MatchResult(query=key, candidates=top, band=band, known_share=known, out_of_scope=oos)
+
+    def _part_oos(self, text: str) -> float:
+        """The lowest out-of-scope probability among a long message's parts (1.0 for one part):
+        a story about one's job and years of service reads as personal as a whole, though one
+        sentence in it asks what we answer."""
+        from .embed import encoder
+        from .text import message_parts
+
+        parts = message_parts(text)
+        if len(parts) < 2:
+            return 1.0
+        return float(self._oos.probabilities(encoder().encode(parts)).min())
 
     def _bare_term(self, uniq: set[str], fuzzy: np.ndarray, top: tuple[Candidate, ...]) -> bool:
         """A message of one word that several entries' own phrasings use ("pensions", "our

@@ -94,7 +94,11 @@ class OutOfScopeModel:
 
     def probability(self, query_vector: np.ndarray) -> float:
         """How likely (0-1) the message is one we should decline."""
-        return float(self._scale.predict_proba(self.margin(query_vector).reshape(-1, 1))[0, 1])
+        return float(self.probabilities(query_vector)[0])
+
+    def probabilities(self, vectors: np.ndarray) -> np.ndarray:
+        """``probability`` for each row of ``vectors``."""
+        return self._scale.predict_proba(self.margin(vectors).reshape(-1, 1))[:, 1]
 
     @staticmethod
     def is_out_of_scope(probability: float, top_score: float = 0.0) -> bool:

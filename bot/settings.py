@@ -69,6 +69,9 @@ OOS_OVERRULED_AT = float(os.environ.get("MUTUALS_OOS_OVERRULED_AT", 150))
 #   in the ninth session (bench/examples_cv.py --sweep nlu, bench/results/examples_cv_nlu.txt):
 #   90 and 0.35 give 97.6% top-1 / 98.4% declined, the best sum (100 and 0.5: 97.4 / 98.2;
 #   90 and 0.5: 97.7 / 98.2; 60 and 0.5: 97.7 / 97.1). Higher bars (120, 150) only lose answers.
+# OOS_PART_WORDS: from this many words on, the detector also judges the message's sentences one
+#   by one and keeps the lowest probability (0 = off).
+OOS_PART_WORDS = int(os.environ.get("MUTUALS_OOS_PART_WORDS", 0))
 NLU_OOS_OVERRULED_AT = float(os.environ.get("MUTUALS_NLU_OOS_OVERRULED_AT", 90))
 NLU_OOS_OVERRULED_BELOW = float(os.environ.get("MUTUALS_NLU_OOS_OVERRULED_BELOW", 0.35))
 

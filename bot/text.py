@@ -31,6 +31,35 @@ def basic(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+_SENTENCE_END = re.compile(r"(?<=[.?!;])\s+|\n+")
+
+
+def message_parts(text: str, min_words: int = 4, window: int = 20) -> list[str]:
+    """A long message's sentences (fragments under ``min_words`` joined to the next), and any
+    sentence over ``2 * window`` words cut into overlapping ``window``-word pieces: staff who
+    write without full stops still ask their question somewhere in the run."""
+    sentences, carry = [], ""
+    for chunk in _SENTENCE_END.split(text):
+        carry = f"{carry} {chunk}".strip()
+        if len(carry.split()) >= min_words:
+            sentences.append(carry)
+            carry = ""
+    if carry:
+        if sentences:
+            sentences[-1] = f"{sentences[-1]} {carry}"
+        else:
+            sentences.append(carry)
+    parts = []
+    for sentence in sentences:
+        words = sentence.split()
+        if len(words) <= 2 * window:
+            parts.append(sentence)
+            continue
+        step = window // 2
+        parts += [" ".join(words[i:i + window]) for i in range(0, len(words) - step, step)]
+    return parts
+
+
 class Normaliser:
     """Rewrites lexicon variants to one form, then drops stop words and stems lightly."""
 

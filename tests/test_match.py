@@ -5,7 +5,7 @@ import pytest
 
 from bot import settings
 from bot.match import ANSWER, CLARIFY, UNKNOWN, Context, Matcher, band_for
-from bot.text import Normaliser, stem
+from bot.text import Normaliser, message_parts, stem
 from tests.support.kbfactory import LEXICON, PENSION_ENTRIES, build
 
 
@@ -136,3 +136,34 @@ def real_matcher():
     from bot import kb
 
     return Matcher(kb.load(Path(__file__).resolve().parent.parent / "faq"))
+
+
+def test_message_parts_split_sentences_and_long_runs():
+    # a fragment under four words joins the sentence after it
+    assert message_parts("I work nights on the ward. Ok. Will I keep my NHS pension after we spin out?") == [
+        "I work nights on the ward.", "Ok. Will I keep my NHS pension after we spin out?"]
+    run = " ".join(f"w{i}" for i in range(50))  # no full stops: cut into overlapping 20-word pieces
+    parts = message_parts(run)
+    assert parts[0].split() == [f"w{i}" for i in range(20)] and parts[-1].split()[-1] == "w49"
+    assert all(len(p.split()) == 20 for p in parts)
+    assert message_parts("Short one.") == ["Short one."]
+
+
+STORY = ("My daughter is getting married in Spain next summer and we are saving up for the flights, "
+         "the dress and a hotel for the whole family, which is costing a fortune. "
+         "Will I keep my NHS pension after our team spins out into a social enterprise?")
+
+
+def test_long_messages_are_judged_by_their_most_in_scope_sentence(matcher, monkeypatch):
+    """Above OOS_PART_WORDS words, the out-of-scope probability is the lowest of the whole
+    message and its sentences; below it, or with the setting off, the whole message alone."""
+    from bot.embed import encoder
+
+    whole, *parts = matcher._oos.probabilities(encoder().encode([STORY, *message_parts(STORY)]))
+    monkeypatch.setattr(settings, "OOS_PART_WORDS", 0)
+    assert matcher.match(STORY).out_of_scope == pytest.approx(whole, abs=1e-6)
+    monkeypatch.setattr(settings, "OOS_PART_WORDS", 20)
+    assert matcher.match(STORY).out_of_scope == pytest.approx(min(whole, *parts), abs=1e-6)
+    assert min(parts) < whole  # the pension sentence reads as ours; the wedding does not
+    monkeypatch.setattr(settings, "OOS_PART_WORDS", 200)  # the story is shorter than that
+    assert matcher.match(STORY).out_of_scope == pytest.approx(whole, abs=1e-6)
