@@ -289,10 +289,20 @@ class Matcher:
         self._sem_texts = texts
 
     def _semantic_scores(self, text: str, skip: list[int] | None = None) -> np.ndarray:
-        """Per entry: best cosine (0-1) between the message and its phrasings."""
+        """Per entry: best cosine (0-1) between the message and its phrasings. A long message
+        (settings.PART_WORDS) may gain SEMANTIC_PART_SHARE of the amount by which one of its
+        sentences comes closer to an entry than the whole story does."""
         if self._sem is None or not text.strip():
             return np.zeros(len(self.entries))
-        return self._per_entry_max(self._sem @ _query_vector(text), skip)
+        whole = self._per_entry_max(self._sem @ _query_vector(text), skip)
+        share = settings.SEMANTIC_PART_SHARE
+        if share <= 0 or not settings.PART_WORDS or len(text.split()) < settings.PART_WORDS:
+            return whole
+        parts = _part_vectors(text)
+        if len(parts) < 2:
+            return whole
+        best = np.max([self._per_entry_max(self._sem @ v, skip) for v in parts], axis=0)
+        return whole + share * np.maximum(best - whole, 0.0)
 
     def _classifier_scores(self, key: str) -> np.ndarray:
         """Per entry: the classifier's decision value (about -1 to 1) for the message."""
@@ -397,7 +407,7 @@ class Matcher:
         # context; leave-one-out checks are not messages a user typed).
         if self._oos is not None and use_semantic and leave_out is None and text.strip():
             oos = self._oos.probability(_query_vector(text))
-            if settings.OOS_PART_WORDS and len(text.split()) >= settings.OOS_PART_WORDS:
+            if settings.PART_WORDS and len(text.split()) >= settings.PART_WORDS:
                 oos = min(oos, self._part_oos(text))
             if band != UNKNOWN and self._oos.is_out_of_scope(oos, top[0].score if top else 0.0):
                 band = UNKNOWN
@@ -407,13 +417,8 @@ class Matcher:
         """The lowest out-of-scope probability among a long message's parts (1.0 for one part):
         a story about one's job and years of service reads as personal as a whole, though one
         sentence in it asks what we answer."""
-        from .embed import encoder
-        from .text import message_parts
-
-        parts = message_parts(text)
-        if len(parts) < 2:
-            return 1.0
-        return float(self._oos.probabilities(encoder().encode(parts)).min())
+        parts = _part_vectors(text)
+        return float(self._oos.probabilities(parts).min()) if len(parts) > 1 else 1.0
 
     def _bare_term(self, uniq: set[str], fuzzy: np.ndarray, top: tuple[Candidate, ...]) -> bool:
         """A message of one word that several entries' own phrasings use ("pensions", "our
@@ -427,6 +432,15 @@ class Matcher:
             return False
         (token,) = uniq
         return sum(token in own for own in self._own_tokens) >= 2
+
+
+@lru_cache(maxsize=1024)
+def _part_vectors(text: str) -> np.ndarray:
+    """Sentence vectors of a long message's parts (bot.text.message_parts), cached as above."""
+    from .embed import encoder
+    from .text import message_parts
+
+    return encoder().encode(message_parts(text))
 
 
 @lru_cache(maxsize=4096)

@@ -155,15 +155,15 @@ STORY = ("My daughter is getting married in Spain next summer and we are saving 
 
 
 def test_long_messages_are_judged_by_their_most_in_scope_sentence(matcher, monkeypatch):
-    """Above OOS_PART_WORDS words, the out-of-scope probability is the lowest of the whole
+    """Above PART_WORDS words, the out-of-scope probability is the lowest of the whole
     message and its sentences; below it, or with the setting off, the whole message alone."""
     from bot.embed import encoder
 
     whole, *parts = matcher._oos.probabilities(encoder().encode([STORY, *message_parts(STORY)]))
-    monkeypatch.setattr(settings, "OOS_PART_WORDS", 0)
+    monkeypatch.setattr(settings, "PART_WORDS", 0)
     assert matcher.match(STORY).out_of_scope == pytest.approx(whole, abs=1e-6)
-    monkeypatch.setattr(settings, "OOS_PART_WORDS", 20)
+    monkeypatch.setattr(settings, "PART_WORDS", 20)
     assert matcher.match(STORY).out_of_scope == pytest.approx(min(whole, *parts), abs=1e-6)
     assert min(parts) < whole  # the pension sentence reads as ours; the wedding does not
-    monkeypatch.setattr(settings, "OOS_PART_WORDS", 200)  # the story is shorter than that
+    monkeypatch.setattr(settings, "PART_WORDS", 200)  # the story is shorter than that
     assert matcher.match(STORY).out_of_scope == pytest.approx(whole, abs=1e-6)
