@@ -15,7 +15,6 @@ all of them. Held-out questions are never read.
     .venv/bin/python bench/examples_cv.py --sweep nlu --results bench/results/examples_cv_nlu.txt
     .venv/bin/python bench/examples_cv.py --sweep parts --results bench/results/examples_cv_parts.txt
                                           # judging long messages' out-of-scope sentence by sentence
-    .venv/bin/python bench/examples_cv.py --sweep semantic-parts --results bench/results/examples_cv_semantic_parts.txt
     .venv/bin/python bench/examples_cv.py --weights --results bench/results/examples_cv_weights.txt
                                           # the score's weights (bot.match.Weights), cross-validated
     .venv/bin/python bench/examples_cv.py --extra new.yml --results /tmp/x.txt
@@ -77,19 +76,16 @@ def with_examples(base: kb.KnowledgeBase, questions: list[Question]) -> kb.Knowl
                                version=f"{base.version}+{len(questions)}")
 
 
-# (OOS_PROBABILITY, OOS_OVERRULED_AT, NLU_OOS_OVERRULED_AT, NLU_OOS_OVERRULED_BELOW, PART_WORDS,
-# SEMANTIC_PART_SHARE); 1e9 = never.
-NAMES = ("OOS_PROBABILITY", "OOS_OVERRULED_AT", "NLU_OOS_OVERRULED_AT", "NLU_OOS_OVERRULED_BELOW", "PART_WORDS",
-         "SEMANTIC_PART_SHARE")
+# (OOS_PROBABILITY, OOS_OVERRULED_AT, NLU_OOS_OVERRULED_AT, NLU_OOS_OVERRULED_BELOW, PART_WORDS);
+# 1e9 = never.
+NAMES = ("OOS_PROBABILITY", "OOS_OVERRULED_AT", "NLU_OOS_OVERRULED_AT", "NLU_OOS_OVERRULED_BELOW", "PART_WORDS")
 GRIDS = {
     # the detector's threshold and its overrule, and the bar for overruling the NLU
-    "oos": [(p, o, n, 0.5, 0, 0) for p in (0.6, 0.7, 0.8) for o in (110, 130, 150, 1e9) for n in (100, 120, 150)],
+    "oos": [(p, o, n, 0.5, 60) for p in (0.6, 0.7, 0.8) for o in (110, 130, 150, 1e9) for n in (100, 120, 150)],
     # when the NLU's out_of_scope is overruled: match score and detector probability
-    "nlu": [(0.7, 150, n, b, 0, 0) for n in (60, 70, 80, 90, 100) for b in (0.2, 0.35, 0.5)],
+    "nlu": [(0.7, 150, n, b, 60) for n in (60, 70, 80, 90, 100) for b in (0.2, 0.35, 0.5)],
     # from how many words the detector also judges a message sentence by sentence (0: never)
-    "parts": [(0.7, 150, 90, 0.35, w, 0) for w in (0, 20, 30, 45, 60, 80)],
-    # and what share of a sentence's closer sentence-vector match an entry gains
-    "semantic-parts": [(0.7, 150, 90, 0.35, w, sh) for w, sh in ((0, 0), (60, 0), (60, 0.5), (60, 1.0), (45, 0.5))],
+    "parts": [(0.7, 150, 90, 0.35, w) for w in (0, 20, 30, 45, 60, 80)],
 }
 
 # Weight variants (bot.match.Weights fields changed from the defaults), for --weights.
@@ -172,8 +168,7 @@ def main() -> None:
         fresh = {name: score(kbase, matcher, qs, nlu, args.sweep) for name, qs in extras.items()}
         for pair, got in rows.items():
             label = "" if not args.sweep else (f", oos {pair[0]:g} <{_never(pair[1])}, "
-                                               f"nlu <{_never(pair[2])} & {pair[3]:g}, parts {pair[4] or 'off'}"
-                                               + (f" x{pair[5]:g}" if pair[5] else ""))
+                                               f"nlu <{_never(pair[2])} & {pair[3]:g}, parts {pair[4] or 'off'}")
             lines.append(line(f"{'with' if use else 'without'}: tune, by author{label}",
                               Report(rows=got, topic_of=topic_of).figures()))
             for name, reports in fresh.items():

@@ -21,8 +21,6 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
@@ -32,7 +30,7 @@ import retrieval  # noqa: E402
 from hint3 import train  # noqa: E402
 from bot.evaluation import OUT_OF_SCOPE, Report, load_questions  # noqa: E402
 from bot.match import Matcher  # noqa: E402
-from bot.nlu_export import capped_examples, existing_examples  # noqa: E402
+from bot.nlu_export import capped_examples, existing_examples, write_nlu  # noqa: E402
 
 WORK = ROOT / "var" / "nlu-examples-cv"
 KB_NLU = ROOT / "var" / "nlu" / "kb_nlu.yml"  # written by `make train` (scripts/train.sh)
@@ -51,21 +49,7 @@ def parse_variant(text: str) -> tuple[int | None, int | None]:
 
 def write_extra(examples: dict[str, list[str]], path: Path) -> int:
     """The extra NLU file; texts the NLU data already has, or that span lines, are left out."""
-    taken = existing_examples(ROOT / "data" / "nlu.yml") | existing_examples(KB_NLU)
-    blocks, count = [], 0
-    for intent, texts in examples.items():
-        lines = []
-        for text in texts:
-            key = " ".join(text.lower().split())
-            if key in taken or "\n" in text:
-                continue
-            taken.add(key)
-            lines.append(f"- {text}")
-        count += len(lines)
-        blocks.append({"intent": intent, "examples": "\n".join(lines) + "\n"})
-    path.write_text(yaml.safe_dump({"version": "3.1", "nlu": blocks}, sort_keys=False, width=10_000,
-                                   allow_unicode=True), encoding="utf-8")
-    return count
+    return write_nlu(examples, existing_examples(ROOT / "data" / "nlu.yml") | existing_examples(KB_NLU), path)
 
 
 def fold_model(name: str, examples: dict[str, list[str]]) -> tuple[Path, int, float]:

@@ -289,20 +289,10 @@ class Matcher:
         self._sem_texts = texts
 
     def _semantic_scores(self, text: str, skip: list[int] | None = None) -> np.ndarray:
-        """Per entry: best cosine (0-1) between the message and its phrasings. A long message
-        (settings.PART_WORDS) may gain SEMANTIC_PART_SHARE of the amount by which one of its
-        sentences comes closer to an entry than the whole story does."""
+        """Per entry: best cosine (0-1) between the message and its phrasings."""
         if self._sem is None or not text.strip():
             return np.zeros(len(self.entries))
-        whole = self._per_entry_max(self._sem @ _query_vector(text), skip)
-        share = settings.SEMANTIC_PART_SHARE
-        if share <= 0 or not settings.PART_WORDS or len(text.split()) < settings.PART_WORDS:
-            return whole
-        parts = _part_vectors(text)
-        if len(parts) < 2:
-            return whole
-        best = np.max([self._per_entry_max(self._sem @ v, skip) for v in parts], axis=0)
-        return whole + share * np.maximum(best - whole, 0.0)
+        return self._per_entry_max(self._sem @ _query_vector(text), skip)
 
     def _classifier_scores(self, key: str) -> np.ndarray:
         """Per entry: the classifier's decision value (about -1 to 1) for the message."""
@@ -436,7 +426,7 @@ class Matcher:
 
 @lru_cache(maxsize=1024)
 def _part_vectors(text: str) -> np.ndarray:
-    """Sentence vectors of a long message's parts (bot.text.message_parts), cached as above."""
+    """Sentence vectors of a long message's parts (bot.text.message_parts), cached as _query_vector is."""
     from .embed import encoder
     from .text import message_parts
 

@@ -54,24 +54,30 @@ def existing_examples(nlu_path: Path) -> set[str]:
     return {" ".join(text.lower().split()) for _, text in read_examples(nlu_path)}
 
 
-def export(kb: KnowledgeBase, nlu_path: Path, out_path: Path) -> int:
-    """Write the generated NLU file; returns the number of examples written."""
-    taken = existing_examples(nlu_path)
+def write_nlu(examples: dict[str, list[str]], taken: set[str], out_path: Path, header: str = "") -> int:
+    """Write ``examples`` (intent -> texts) as a Rasa NLU file, leaving out texts in ``taken``
+    (normalised; it grows as texts are written) and texts that span lines. Returns the count."""
     blocks = []
     count = 0
-    for topic in TOPICS:
+    for intent, texts in examples.items():
         lines = []
-        for entry in kb.by_topic(topic):
-            for text in entry.phrasings[:PHRASINGS_PER_ENTRY]:
-                norm = " ".join(text.lower().split())
-                if norm in taken or "\n" in text:
-                    continue
-                taken.add(norm)
-                lines.append(f"- {text}")
+        for text in texts:
+            norm = " ".join(text.lower().split())
+            if norm in taken or "\n" in text:
+                continue
+            taken.add(norm)
+            lines.append(f"- {text}")
         count += len(lines)
-        blocks.append({"intent": f"ask_{topic}", "examples": "\n".join(lines) + "\n"})
+        blocks.append({"intent": intent, "examples": "\n".join(lines) + "\n"})
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    header = "# Generated from faq/ by `python -m bot nlu-export` at training time. Do not edit.\n"
     out_path.write_text(header + yaml.safe_dump({"version": "3.1", "nlu": blocks}, sort_keys=False, width=10000,
                                                 allow_unicode=True), encoding="utf-8")
     return count
+
+
+def export(kb: KnowledgeBase, nlu_path: Path, out_path: Path) -> int:
+    """Write the generated NLU file; returns the number of examples written."""
+    examples = {f"ask_{topic}": [text for entry in kb.by_topic(topic) for text in entry.phrasings[:PHRASINGS_PER_ENTRY]]
+                for topic in TOPICS}
+    header = "# Generated from faq/ by `python -m bot nlu-export` at training time. Do not edit.\n"
+    return write_nlu(examples, existing_examples(nlu_path), out_path, header)

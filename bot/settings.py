@@ -71,16 +71,16 @@ OOS_OVERRULED_AT = float(os.environ.get("MUTUALS_OOS_OVERRULED_AT", 150))
 #   90 and 0.5: 97.7 / 98.2; 60 and 0.5: 97.7 / 97.1). Higher bars (120, 150) only lose answers.
 # PART_WORDS: from this many words on, a message is also read sentence by sentence
 #   (bot.text.message_parts): the out-of-scope detector keeps the lowest probability of the whole
-#   and its parts, and an entry's sentence-vector similarity gains SEMANTIC_PART_SHARE of the
-#   amount by which one part comes closer to it than the whole message (0 = off for either).
+#   and its parts (0 = off).
 #   Why: staff who are not confident writers tell their story first (years of service, worries)
 #   and the whole message then reads as personal; the fifteenth calibration set lost 5 of 100
 #   in-scope questions that way. Cross-validated by author (bench/examples_cv.py --sweep parts,
 #   bench/results/examples_cv_parts.txt, 18 authors): off 97.7% top-1 / 99.4% top-3 / 97.6%
 #   declined; from 45 or 60 words 98.0 / 99.6 / 97.5; from 30, 98.0 / 99.6 / 97.3; from 20,
 #   declined falls to 96.0; from 80, no gain. 60 touches fewest messages on the plateau.
+#   Letting a sentence's closer sentence-vector match raise an entry's score as well gained
+#   nothing (bench/results/examples_cv_semantic_parts.txt; code in commit 9c35ec1, removed).
 PART_WORDS = int(os.environ.get("MUTUALS_PART_WORDS", 60))
-SEMANTIC_PART_SHARE = float(os.environ.get("MUTUALS_SEMANTIC_PART_SHARE", 0))
 NLU_OOS_OVERRULED_AT = float(os.environ.get("MUTUALS_NLU_OOS_OVERRULED_AT", 90))
 NLU_OOS_OVERRULED_BELOW = float(os.environ.get("MUTUALS_NLU_OOS_OVERRULED_BELOW", 0.35))
 
