@@ -1,7 +1,9 @@
 """Matching time per message with and without the labelled examples (faq/examples.yml).
 
-The sentence vector of each message is computed first and cached, so the figures are the
-matcher's own work (fuzzy ratios, coverage, classifier, detector), which the examples grow.
+The sentence vectors of each message (and of a long message's sentences, which the detector
+also judges) are computed first and cached, so the figures are the matcher's own work (fuzzy
+ratios, coverage, classifier, detector), which the examples grow. The sentences' encoding, a
+cost only long messages pay, is timed on its own.
 
     .venv/bin/python bench/examples_time.py --questions tests/eval/questions.yml
 """
@@ -20,7 +22,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import examples_cv  # noqa: E402
 from bot import kb, settings  # noqa: E402
 from bot.evaluation import load_questions  # noqa: E402
-from bot.match import Matcher, _query_vector  # noqa: E402
+from bot.match import Matcher, _part_vectors, _query_vector  # noqa: E402
 
 
 def main() -> None:
@@ -31,6 +33,16 @@ def main() -> None:
     texts = [q.text for q in load_questions(args.questions)][-args.n:]
     for t in texts:
         _query_vector(t)
+    long = [t for t in texts if settings.PART_WORDS and len(t.split()) >= settings.PART_WORDS]
+    part_times = []
+    for t in long:
+        start = time.perf_counter()
+        _part_vectors(t)
+        part_times.append((time.perf_counter() - start) * 1000)
+    if part_times:
+        part_times.sort()
+        print(f"sentences of the {len(long)} messages of {settings.PART_WORDS}+ words: encoding median "
+              f"{statistics.median(part_times):.2f} ms, max {part_times[-1]:.2f} ms (extra encoder work, not below)")
     for name, base in (("without examples", examples_cv.kb_without_examples()), ("with examples", kb.load(settings.FAQ_DIR))):
         matcher = Matcher(base)
         for t in texts[:20]:
@@ -43,6 +55,9 @@ def main() -> None:
         times.sort()
         print(f"{name}: {len(matcher._keys)} texts, median {statistics.median(times):.2f} ms, "
               f"p95 {times[int(0.95 * len(times))]:.2f} ms over {len(times)} messages")
+        split = [t for t in long if matcher._oos is not None
+                 and Matcher._judge_parts(t, matcher._oos.probability(_query_vector(t)))]
+        print(f"  of the {len(long)} long messages, {len(split)} are doubtful enough to have their sentences encoded")
 
 
 if __name__ == "__main__":

@@ -397,11 +397,21 @@ class Matcher:
         # context; leave-one-out checks are not messages a user typed).
         if self._oos is not None and use_semantic and leave_out is None and text.strip():
             oos = self._oos.probability(_query_vector(text))
-            if settings.PART_WORDS and len(text.split()) >= settings.PART_WORDS:
+            if self._judge_parts(text, oos):
                 oos = min(oos, self._part_oos(text))
             if band != UNKNOWN and self._oos.is_out_of_scope(oos, top[0].score if top else 0.0):
                 band = UNKNOWN
         return MatchResult(query=key, candidates=top, band=band, known_share=known, out_of_scope=oos)
+
+    @staticmethod
+    def _judge_parts(text: str, oos: float) -> bool:
+        """Whether a message is long enough to be read sentence by sentence too. Below both
+        bars the detector's probability feeds (declining, overruling the NLU) no sentence's
+        lower figure can change a decision, so the sentences' encoding (about 50 ms for a
+        100-word message on 2 cores, bench/examples_time.py) is spared."""
+        if not settings.PART_WORDS or len(text.split()) < settings.PART_WORDS:
+            return False
+        return oos >= min(settings.OOS_PROBABILITY, settings.NLU_OOS_OVERRULED_BELOW)
 
     def _part_oos(self, text: str) -> float:
         """The lowest out-of-scope probability among a long message's parts (1.0 for one part):

@@ -13,13 +13,15 @@ QUESTIONS = Path(__file__).parent / "eval" / "questions.yml"
 # least 90% over the whole set. Since the ninth session the tuning questions are also the
 # matcher's examples (faq/examples.yml), so the whole set mostly measures what was learned; the
 # held-out split, never learned from (tests/test_examples.py), is the measure of new questions.
-# Issue 4's held-out gates (95%) are not met yet, so the held-out floors below only stop a
-# regression: measured 94.5% top-1 (164 questions) and 94.1% declined (34) in the tenth session.
+# Issue 4's held-out gates (95% top-1 and declined, 99% top-3) are not met yet, so the held-out
+# floors below only stop a regression, two questions below what was measured from the tenth to
+# the twelfth session: 94.5% top-1 and 98.8% top-3 (164 questions), 94.1% declined (34).
 # Training is seeded (config.yml random_seed), so a retrain on the same inputs gives the same figures.
 TOP1_FLOOR = 0.90
 OOS_FLOOR = 0.90
-HELDOUT_TOP1_FLOOR = 0.90
-HELDOUT_OOS_FLOOR = 0.80
+HELDOUT_TOP1_FLOOR = 0.93
+HELDOUT_TOP3_FLOOR = 0.97
+HELDOUT_OOS_FLOOR = 0.88
 
 
 def test_evaluation_set_is_well_formed():
@@ -50,5 +52,6 @@ def test_answer_quality(assistant, capsys):
     assert figures["oos_declined"] >= OOS_FLOOR, f"out-of-scope declined {figures['oos_declined']:.1%} < {OOS_FLOOR:.0%}"
     held = report.figures("heldout")
     assert held["top1"] >= HELDOUT_TOP1_FLOOR, f"held-out top-1 {held['top1']:.1%} < {HELDOUT_TOP1_FLOOR:.0%}"
+    assert held["top3"] >= HELDOUT_TOP3_FLOOR, f"held-out top-3 {held['top3']:.1%} < {HELDOUT_TOP3_FLOOR:.0%}"
     assert held["oos_declined"] >= HELDOUT_OOS_FLOOR, (
         f"held-out out-of-scope declined {held['oos_declined']:.1%} < {HELDOUT_OOS_FLOOR:.0%}")

@@ -160,6 +160,8 @@ def test_long_messages_are_judged_by_their_most_in_scope_sentence(matcher, monke
     from bot.embed import encoder
 
     whole, *parts = matcher._oos.probabilities(encoder().encode([STORY, *message_parts(STORY)]))
+    monkeypatch.setattr(settings, "NLU_OOS_OVERRULED_BELOW", 0.0)  # bars under which the sentences are
+    monkeypatch.setattr(settings, "OOS_PROBABILITY", 0.0)  # spared (the next test) are set to zero
     monkeypatch.setattr(settings, "PART_WORDS", 0)
     assert matcher.match(STORY).out_of_scope == pytest.approx(whole, abs=1e-6)
     monkeypatch.setattr(settings, "PART_WORDS", 20)
@@ -167,3 +169,28 @@ def test_long_messages_are_judged_by_their_most_in_scope_sentence(matcher, monke
     assert min(parts) < whole  # the pension sentence reads as ours; the wedding does not
     monkeypatch.setattr(settings, "PART_WORDS", 200)  # the story is shorter than that
     assert matcher.match(STORY).out_of_scope == pytest.approx(whole, abs=1e-6)
+
+
+def test_sentences_are_not_encoded_when_no_decision_could_change(matcher, monkeypatch):
+    """A long message the detector already puts below both of its bars is not split: a lower
+    figure from one sentence could neither decline it nor stop it overruling the NLU."""
+    import bot.match as match_module
+    from bot.embed import encoder
+
+    whole = float(matcher._oos.probabilities(encoder().encode([STORY]))[0])
+    assert 0.0 < whole < 1.0
+    calls: list[str] = []
+    real = match_module._part_vectors
+    monkeypatch.setattr(match_module, "_part_vectors", lambda text: calls.append(text) or real(text))
+    monkeypatch.setattr(settings, "PART_WORDS", 20)
+    for bar, split in ((whole / 2, True), ((whole + 1) / 2, False)):
+        for name in ("OOS_PROBABILITY", "NLU_OOS_OVERRULED_BELOW"):
+            monkeypatch.setattr(settings, name, bar)
+        calls.clear()
+        got = matcher.match(STORY).out_of_scope
+        assert calls == ([STORY] if split else [])
+        assert (got < whole) if split else got == pytest.approx(whole, abs=1e-6)
+    # one bar above the message's figure is enough for the sentences to count
+    monkeypatch.setattr(settings, "NLU_OOS_OVERRULED_BELOW", whole / 2)
+    calls.clear()
+    assert matcher.match(STORY).out_of_scope < whole and calls == [STORY]
