@@ -192,6 +192,8 @@ def main() -> None:
             for name, reports in fresh.items():
                 lines.append(line(f"{'with' if use else 'without'}: {name}{label}", reports[pair].figures()))
             print(lines[-1 - len(fresh)], flush=True)
+    if args.no_places:
+        lines.append("Nation entities that a place name gave (not a nation's own word) were dropped from the parses.")
     lines.append(f"{len({b for _, b in tune})} author blocks; each is scored with the other blocks' questions as "
                  f"examples. Thresholds: answer {settings.ANSWER_SCORE:g}, clarify {settings.CLARIFY_SCORE:g}"
                  + ("" if args.sweep else f", out of scope {settings.OOS_PROBABILITY:g} below "
@@ -217,6 +219,8 @@ def weights_cv(tune: list[tuple[Question, int]], base: kb.KnowledgeBase, nlu: di
         print(f"  block {block} done", flush=True)
     for name in WEIGHT_GRID:
         lines.append(line(name, Report(rows=rows[name], topic_of=topic_of).figures()))
+    if args.no_places:
+        lines.append("Nation entities that a place name gave (not a nation's own word) were dropped from the parses.")
     lines.append(f"{len({b for _, b in tune})} author blocks; each is scored with the other blocks' questions as "
                  "examples; current thresholds.")
     text = "\n".join(lines)

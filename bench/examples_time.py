@@ -28,8 +28,15 @@ from bot.match import Matcher, _part_vectors, _query_vector  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--questions", type=Path, default=ROOT / "tests" / "eval" / "questions.yml")
-    parser.add_argument("-n", type=int, default=316, help="the last N questions are timed (316: the two newest sets)")
+    parser.add_argument("-n", type=int, default=305, help="the last N questions are timed (305: the two newest sets)")
+    parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results" / "examples_time.txt")
     args = parser.parse_args()
+    lines = [f"bench/examples_time.py -n {args.n}, {time.strftime('%Y-%m-%d %H:%M')}"]
+
+    def say(line: str) -> None:
+        print(line)
+        lines.append(line)
+
     texts = [q.text for q in load_questions(args.questions)][-args.n:]
     for t in texts:
         _query_vector(t)
@@ -41,8 +48,8 @@ def main() -> None:
         part_times.append((time.perf_counter() - start) * 1000)
     if part_times:
         part_times.sort()
-        print(f"sentences of the {len(long)} messages of {settings.PART_WORDS}+ words: encoding median "
-              f"{statistics.median(part_times):.2f} ms, max {part_times[-1]:.2f} ms (extra encoder work, not below)")
+        say(f"sentences of the {len(long)} messages of {settings.PART_WORDS}+ words: encoding median "
+            f"{statistics.median(part_times):.2f} ms, max {part_times[-1]:.2f} ms (extra encoder work, not below)")
     for name, base in (("without examples", examples_cv.kb_without_examples()), ("with examples", kb.load(settings.FAQ_DIR))):
         matcher = Matcher(base)
         for t in texts[:20]:
@@ -53,11 +60,15 @@ def main() -> None:
             matcher.match(t)
             times.append((time.perf_counter() - start) * 1000)
         times.sort()
-        print(f"{name}: {len(matcher._keys)} texts, median {statistics.median(times):.2f} ms, "
-              f"p95 {times[int(0.95 * len(times))]:.2f} ms over {len(times)} messages")
+        say(f"{name}: {len(matcher._keys)} texts, median {statistics.median(times):.2f} ms, "
+            f"p95 {times[int(0.95 * len(times))]:.2f} ms over {len(times)} messages")
         split = [t for t in long if matcher._oos is not None
                  and Matcher._judge_parts(t, matcher._oos.probability(_query_vector(t)))]
-        print(f"  of the {len(long)} long messages, {len(split)} are doubtful enough to have their sentences encoded")
+        say(f"  of the {len(long)} long messages, {len(split)} are doubtful enough to have their sentences encoded"
+            + (" (in sample: the examples include these questions)" if name == "with examples" else ""))
+
+    with args.results.open("a", encoding="utf-8") as out:  # appended: the file is the history of runs
+        out.write("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

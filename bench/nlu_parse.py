@@ -81,7 +81,8 @@ def main() -> int:
             f" mean {statistics.mean(ms):.1f} ms\n")
     print(text, end="")
     args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(text)
+    with args.results.open("a", encoding="utf-8") as out:  # appended: the file is the history of runs
+        out.write(text)
     return 0
 
 

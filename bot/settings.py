@@ -71,7 +71,9 @@ OOS_OVERRULED_AT = float(os.environ.get("MUTUALS_OOS_OVERRULED_AT", 150))
 #   90 and 0.5: 97.7 / 98.2; 60 and 0.5: 97.7 / 97.1). Higher bars (120, 150) only lose answers.
 # PART_WORDS: from this many words on, a message is also read sentence by sentence
 #   (bot.text.message_parts): the out-of-scope detector keeps the lowest probability of the whole
-#   and its parts (0 = off).
+#   and its parts (0 = off). Only when the whole message's probability is at or above the lower of
+#   OOS_PROBABILITY and NLU_OOS_OVERRULED_BELOW: below both, no part could change a decision, and
+#   the parts' encoding (about 50 ms) is spared; the logged figure is then the whole message's.
 #   Why: staff who are not confident writers tell their story first (years of service, worries)
 #   and the whole message then reads as personal; the fifteenth calibration set lost 5 of 100
 #   in-scope questions that way. Cross-validated by author (bench/examples_cv.py --sweep parts,

@@ -190,7 +190,9 @@ def test_sentences_are_not_encoded_when_no_decision_could_change(matcher, monkey
         got = matcher.match(STORY).out_of_scope
         assert calls == ([STORY] if split else [])
         assert (got < whole) if split else got == pytest.approx(whole, abs=1e-6)
-    # one bar above the message's figure is enough for the sentences to count
-    monkeypatch.setattr(settings, "NLU_OOS_OVERRULED_BELOW", whole / 2)
-    calls.clear()
-    assert matcher.match(STORY).out_of_scope < whole and calls == [STORY]
+    # either bar at or below the message's figure is enough for the sentences to count
+    for low, high in (("NLU_OOS_OVERRULED_BELOW", "OOS_PROBABILITY"), ("OOS_PROBABILITY", "NLU_OOS_OVERRULED_BELOW")):
+        monkeypatch.setattr(settings, low, whole / 2)
+        monkeypatch.setattr(settings, high, (whole + 1) / 2)
+        calls.clear()
+        assert matcher.match(STORY).out_of_scope < whole and calls == [STORY]

@@ -17,6 +17,8 @@ def _nation(assistant, sender: str) -> str | None:
     ("I work for Betsi Cadwaladr in the falls service", "wales"),
     ("community learning team in Fife looking at becoming a co-op", "scotland"),
     ("perth and kinross council staff here", "scotland"),
+    ("an Edinburgh council team forming a workers' co-op", "scotland"),
+    ("we're in Aneurin Bevan University Health Board", "wales"),
     ("we're an hsc trust team in Omagh", "northern_ireland"),
     ("based in Derry, thinking about a staff-led enterprise", "northern_ireland"),
 ])
@@ -30,6 +32,9 @@ def test_a_place_in_a_devolved_nation_sets_the_nation(assistant, text, nation):
     "we're a council team in bangor",  # Wales or Northern Ireland
     "I'm at Perth Royal Infirmary",  # Scotland, but Perth alone is also Australia
     "leisure services at Leeds city council",
+    "Aneurin Bevan founded the NHS, would he have liked staff mutuals?",  # the man, not the health board
+    "our chief executive Sarah Galloway wants us to spin out",  # a surname
+    "we run the Duke of Edinburgh award for a council in Kent",  # an award, not the city
 ])
 def test_an_ambiguous_or_english_place_names_no_nation(assistant, text):
     assert not [e for e in assistant.parse(text)["entities"] if e["entity"] == "nation"]
