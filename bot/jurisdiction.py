@@ -31,6 +31,27 @@ _RESIDENCE = r"\b(lives?|living|resident|based|moved|moving|relocat\w+|holiday\w
 
 _PLACE_RE = re.compile(r"\b(" + _PLACES.replace("\n", "") + r")\b", re.IGNORECASE)
 _UK_RE = re.compile(_UK, re.IGNORECASE)
+
+
+def _nation_lookup() -> re.Pattern[str] | None:
+    """The NLU's nation lookup (data/nlu.yml): towns, councils and health boards in Wales,
+    Scotland and Northern Ireland ("an HSC trust in Newry") place a question in the UK as the
+    nations' own names do. One list, kept with the NLU data; None if the file cannot be read."""
+    import yaml
+
+    from . import settings
+
+    try:
+        data = yaml.safe_load(settings.NLU_FILE.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return None
+    names = [line[2:].strip() for block in data.get("nlu") or () if block.get("lookup") == "nation"
+             for line in str(block.get("examples", "")).splitlines() if line.startswith("- ")]
+    names = sorted((n for n in names if n), key=len, reverse=True)
+    return re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b", re.IGNORECASE) if names else None
+
+
+_UK_PLACE_RE = _nation_lookup()
 _RESIDENCE_RE = re.compile(_RESIDENCE, re.IGNORECASE)
 _NORTHERN_RE = re.compile(r"\b(n|n\.|nth|no?rt?h\w*|nothern)\s*$", re.IGNORECASE)
 
@@ -38,7 +59,7 @@ _NORTHERN_RE = re.compile(r"\b(n|n\.|nth|no?rt?h\w*|nothern)\s*$", re.IGNORECASE
 def foreign_place(text: str) -> str | None:
     """The foreign jurisdiction a question is set in, or None for a UK (or unplaced) question."""
     text = " ".join((text or "").split())
-    if _UK_RE.search(text):
+    if _UK_RE.search(text) or (_UK_PLACE_RE is not None and _UK_PLACE_RE.search(text)):
         return None
     for found in _PLACE_RE.finditer(text):
         before = text[max(0, found.start() - 30): found.start()]

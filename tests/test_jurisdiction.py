@@ -30,6 +30,8 @@ def test_foreign_questions_are_found(text, place):
     "can you help us work out the pension costs",
     "tell us what the council has to do",
     "is the irish model the same as in England?",  # compares with a UK nation: stays a UK question
+    "our hsc trust team in Newry works with an Irish partner, can we still go mutual?",  # a UK place
+    "we're at Swansea council and bid alongside a French firm, does section 33 still apply?",
 ])
 def test_uk_questions_pass(text):
     assert jurisdiction.foreign_place(text) is None
