@@ -92,7 +92,9 @@ def _nation(ctx: Context) -> str | None:
 def _finish(kb: KnowledgeBase, result, ctx: Context, query: str, intent: str) -> TurnResult:
     reply = respond.respond(kb, result, _nation(ctx))
     reply.meta.update({"intent": intent, "query": query[:200]})
-    slots: dict[str, Any] = {"last_query": query[:500]}
+    # The context this answer used is the one remembered: Rasa's own slot filling keeps the last
+    # value named ("we're in Cardiff, is it the same as the English PSR?" would remember England).
+    slots: dict[str, Any] = {"last_query": query[:500], **ctx.mentioned}
     if reply.entry_id:
         entry = kb.entries[reply.entry_id]
         slots.update({"last_entry": entry.id, "topic": entry.topic, "offered": None})

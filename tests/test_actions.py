@@ -170,6 +170,15 @@ def test_a_short_message_that_only_names_a_context_is_a_follow_up(text, word, en
 
 
 
+def test_the_first_nation_named_is_the_one_answered_for_and_remembered(fixture_kb):
+    """Rasa fills a slot with the last value named; the answer uses the first (usually where the
+    user is: "we're in Cardiff, is it the same as England?"), and the remembered slot follows it."""
+    text = "we're in wales - is it the same as in england for a community interest company?"
+    entities = [_ent(text, "wales", "nation", "wales"), _ent(text, "england", "nation", "england")]
+    _, slots = run(ActionAnswer(), tracker(text, "ask_governance", entities=entities))
+    assert slots["nation"] == "wales"
+
+
 def test_a_short_greeting_is_a_greeting_and_a_long_one_a_question():
     messages, slots = run(ActionGreet(), tracker("hello there", "greet"))
     assert messages[0]["custom"] == {"kind": "greeting"} and slots == {}
