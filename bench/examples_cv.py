@@ -164,13 +164,15 @@ def main() -> None:
     tune = [(q, b) for q, b in zip(questions, blocks) if q.split == "tune"]
     extras = {p.name: load_questions(p) for p in args.extra}
     nlu = retrieval.parses([q.text for q, _ in tune] + [q.text for qs in extras.values() for q in qs])
+    notes = []
     if args.no_places:
         nlu = {text: without_places(text, parsed) for text, parsed in nlu.items()}
+        notes.append("Nation entities that a place name gave (not a nation's own word) were dropped from the parses.")
     base = kb_without_examples()
     topic_of = {e.id: e.topic for e in base.entries.values()}
 
     if args.weights:
-        return weights_cv(tune, base, nlu, topic_of, args.results)
+        return weights_cv(tune, base, nlu, topic_of, args.results, notes)
     lines = [header("examples / setting")]
     for use in ((True,) if args.sweep else (False, True)):
         rows: dict[tuple, list] = defaultdict(list)
@@ -192,8 +194,7 @@ def main() -> None:
             for name, reports in fresh.items():
                 lines.append(line(f"{'with' if use else 'without'}: {name}{label}", reports[pair].figures()))
             print(lines[-1 - len(fresh)], flush=True)
-    if args.no_places:
-        lines.append("Nation entities that a place name gave (not a nation's own word) were dropped from the parses.")
+    lines += notes
     lines.append(f"{len({b for _, b in tune})} author blocks; each is scored with the other blocks' questions as "
                  f"examples. Thresholds: answer {settings.ANSWER_SCORE:g}, clarify {settings.CLARIFY_SCORE:g}"
                  + ("" if args.sweep else f", out of scope {settings.OOS_PROBABILITY:g} below "
@@ -206,7 +207,7 @@ def main() -> None:
 
 
 def weights_cv(tune: list[tuple[Question, int]], base: kb.KnowledgeBase, nlu: dict, topic_of: dict[str, str],
-               results: Path) -> None:
+               results: Path, notes: list[str]) -> None:
     """Each weight variant, scored by author block with the other blocks as examples."""
     lines = [header("weights (with examples)")]
     rows: dict[str, list] = defaultdict(list)
@@ -219,8 +220,7 @@ def weights_cv(tune: list[tuple[Question, int]], base: kb.KnowledgeBase, nlu: di
         print(f"  block {block} done", flush=True)
     for name in WEIGHT_GRID:
         lines.append(line(name, Report(rows=rows[name], topic_of=topic_of).figures()))
-    if args.no_places:
-        lines.append("Nation entities that a place name gave (not a nation's own word) were dropped from the parses.")
+    lines += notes
     lines.append(f"{len({b for _, b in tune})} author blocks; each is scored with the other blocks' questions as "
                  "examples; current thresholds.")
     text = "\n".join(lines)

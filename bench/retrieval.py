@@ -168,13 +168,16 @@ def main() -> None:
         # The lowest bar swept below, so that long messages are read sentence by sentence
         # whenever that could matter at one of the bars (bot.match.Matcher._judge_parts).
         saved, settings.NLU_OOS_OVERRULED_BELOW = settings.NLU_OOS_OVERRULED_BELOW, 0.1
-        for q in tune:
-            parsed = nlu[q.text]
-            if parsed["intent"]["name"] != "out_of_scope":
-                continue
-            r = matcher.match(q.text, turn.topic_probs(parsed["intent_ranking"]))
-            rows.append((q.expect, r.band, r.top.score if r.top else 0.0, r.top.id if r.top else "", r.out_of_scope))
-        settings.NLU_OOS_OVERRULED_BELOW = saved
+        try:
+            for q in tune:
+                parsed = nlu[q.text]
+                if parsed["intent"]["name"] != "out_of_scope":
+                    continue
+                r = matcher.match(q.text, turn.topic_probs(parsed["intent_ranking"]))
+                rows.append((q.expect, r.band, r.top.score if r.top else 0.0, r.top.id if r.top else "",
+                             r.out_of_scope))
+        finally:
+            settings.NLU_OOS_OVERRULED_BELOW = saved
         inside = [r for r in rows if r[0] != OUT_OF_SCOPE]
         lines = [f"tune split ({args.questions.name}): the NLU calls {len(inside)} in-scope and "
                  f"{len(rows) - len(inside)} out-of-scope questions out_of_scope; the matcher's top entry is right for "

@@ -40,14 +40,13 @@ def _nation_lookup() -> re.Pattern[str] | None:
     import yaml
 
     from . import settings
+    from .nlu_export import read_examples
 
     try:
-        data = yaml.safe_load(settings.NLU_FILE.read_text(encoding="utf-8")) or {}
+        names = [text for _, text in read_examples(settings.NLU_FILE, lookup="nation")]
     except (OSError, yaml.YAMLError):
         return None
-    names = [line[2:].strip() for block in data.get("nlu") or () if block.get("lookup") == "nation"
-             for line in str(block.get("examples", "")).splitlines() if line.startswith("- ")]
-    names = sorted((n for n in names if n), key=len, reverse=True)
+    names.sort(key=len, reverse=True)
     return re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b", re.IGNORECASE) if names else None
 
 

@@ -20,15 +20,18 @@ from .kb import TOPICS, KnowledgeBase
 PHRASINGS_PER_ENTRY = int(os.environ.get("MUTUALS_NLU_PER_ENTRY", 0)) or None
 
 
-def read_examples(nlu_path: Path) -> list[tuple[str, str]]:
-    """(intent, text) for every example of a Rasa NLU YAML file, in file order."""
+def read_examples(nlu_path: Path, lookup: str | None = None) -> list[tuple[str, str]]:
+    """(intent, text) for every example of a Rasa NLU YAML file, in file order; with ``lookup``,
+    (lookup, text) for that lookup table's entries only."""
     data = yaml.safe_load(nlu_path.read_text(encoding="utf-8")) or {}
     out = []
     for block in data.get("nlu", []):
+        if lookup is not None and block.get("lookup") != lookup:
+            continue
         for line in str(block.get("examples", "")).splitlines():
             line = line.strip()
             if line.startswith("- ") and line[2:].strip():
-                out.append((str(block.get("intent", "")), line[2:].strip()))
+                out.append((str(block.get("intent", lookup or "")), line[2:].strip()))
     return out
 
 
