@@ -23,6 +23,7 @@ class Question:
     text: str
     expect: str  # an entry id, "out_of_scope", or a small-talk intent
     split: str  # "tune" (thresholds and alternates may be fitted to it) or "heldout"
+    part: str = ""  # which held-out set it came from ("" for the first), reported apart
 
 
 @dataclass
@@ -44,7 +45,7 @@ def load_questions(path: Path) -> list[Question]:
         split = raw.get("split", "tune")
         if split not in ("tune", "heldout"):
             raise ValueError(f"{path}: questions[{i}]: split must be tune or heldout")
-        out.append(Question(str(raw["text"]), str(raw["expect"]), split))
+        out.append(Question(str(raw["text"]), str(raw["expect"]), split, str(raw.get("part") or "")))
     return out
 
 
@@ -72,16 +73,24 @@ class Report:
     rows: list[tuple[Question, Outcome]] = field(default_factory=list)
     topic_of: dict[str, str] = field(default_factory=dict)
 
-    def _in_scope(self, split: str | None) -> list[tuple[Question, Outcome]]:
-        return [(q, o) for q, o in self.rows if q.expect in self.topic_of and (split is None or q.split == split)]
+    def _rows(self, split: str | None, part: str | None = None) -> list[tuple[Question, Outcome]]:
+        return [(q, o) for q, o in self.rows
+                if (split is None or q.split == split) and (part is None or q.part == part)]
 
-    def _oos(self, split: str | None) -> list[tuple[Question, Outcome]]:
-        return [(q, o) for q, o in self.rows if q.expect == OUT_OF_SCOPE and (split is None or q.split == split)]
+    def _in_scope(self, split: str | None, part: str | None = None) -> list[tuple[Question, Outcome]]:
+        return [(q, o) for q, o in self._rows(split, part) if q.expect in self.topic_of]
 
-    def figures(self, split: str | None = None) -> dict[str, float]:
-        ins = self._in_scope(split)
-        oos = self._oos(split)
-        talk = [(q, o) for q, o in self.rows if q.expect in SMALL_TALK and (split is None or q.split == split)]
+    def _oos(self, split: str | None, part: str | None = None) -> list[tuple[Question, Outcome]]:
+        return [(q, o) for q, o in self._rows(split, part) if q.expect == OUT_OF_SCOPE]
+
+    def parts(self, split: str = "heldout") -> list[str]:
+        """The sets a split was written in, in file order ("" is the first)."""
+        return list(dict.fromkeys(q.part for q, _ in self._rows(split)))
+
+    def figures(self, split: str | None = None, part: str | None = None) -> dict[str, float]:
+        ins = self._in_scope(split, part)
+        oos = self._oos(split, part)
+        talk = [(q, o) for q, o in self._rows(split, part) if q.expect in SMALL_TALK]
         n = max(len(ins), 1)
         return {
             "in_scope": len(ins),
@@ -122,11 +131,15 @@ class Report:
 
     def format(self) -> str:
         out = ["Answer-quality evaluation (end to end: trained NLU model + actions)"]
-        out.append(f"{'split':<9}{'n':>5}{'top-1':>8}{'top-3':>8}{'wrong':>8}{'clarify':>9}{'unans.':>8}"
+        out.append(f"{'split':<14}{'n':>5}{'top-1':>8}{'top-3':>8}{'wrong':>8}{'clarify':>9}{'unans.':>8}"
                    f"{'topic':>8}{'oos n':>7}{'oos declined':>14}")
-        for split in ("tune", "heldout", None):
-            f = self.figures(split)
-            out.append(f"{split or 'all':<9}{f['in_scope']:>5}{f['top1']:>8.1%}{f['top3']:>8.1%}"
+        rows = [("tune", "tune", None), ("heldout", "heldout", None)]
+        parts = self.parts()
+        if len(parts) > 1:
+            rows += [(f"  {part or 'first'}", "heldout", part) for part in parts]
+        for label, split, part in rows + [("all", None, None)]:
+            f = self.figures(split, part)
+            out.append(f"{label:<14}{f['in_scope']:>5}{f['top1']:>8.1%}{f['top3']:>8.1%}"
                        f"{f['answered_wrong']:>8.1%}{f['clarified']:>9.1%}{f['unanswered']:>8.1%}"
                        f"{f['topic']:>8.1%}{f['out_of_scope']:>7}{f['oos_declined']:>14.1%}")
         f = self.figures()

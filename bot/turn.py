@@ -24,6 +24,12 @@ TOPIC_INTENT_PREFIX = "ask_"
 # last question in that context ("does that apply to nhs staff too?", "northern ireland?"),
 # whatever topic the NLU gave it: the NLU sees no question in it, so it guesses a topic.
 FOLLOW_UP_MAX_WORDS = 8
+# A correction says so ("no, I meant in Scotland, we're a Scottish council"; "sorry I meant the
+# council pension not NHS, I'm on a council contract"): it re-asks the last question in the
+# context it names even when it runs longer, as people explain themselves when they correct.
+CORRECTION_MAX_WORDS = 16
+_CORRECTION = re.compile(
+    r"^\W*(?:(?:no|nope|sorry|oops|apologies|actually|ah|oh)\b[\s,.!-]*)*(?:i|we)\s+(?:meant|mean|should\s+have\s+said)\b")
 _CONTEXT_ONLY_WORDS = frozenset(
     """too either same apply applies applied sorry meant mean said should have actually instead
     case rules rule work works true also both members member people workers employees
@@ -77,7 +83,8 @@ def only_changes_context(text: str, entities: Iterable[Mapping[str, Any]] | None
         return False
     words = _WORD.findall(text.lower())
     context = [e for e in entities or () if e.get("entity") in CONTEXT_SLOTS]
-    if not words or len(words) > FOLLOW_UP_MAX_WORDS or not context:
+    limit = CORRECTION_MAX_WORDS if _CORRECTION.match(text.lower()) else FOLLOW_UP_MAX_WORDS
+    if not words or len(words) > limit or not context:
         return False
     named = {w for e in context for w in _WORD.findall(text[int(e.get("start", 0)):int(e.get("end", 0))].lower())}
     rest = [w for w in words if w not in named and w.replace("'", "") not in STOPWORDS

@@ -160,6 +160,13 @@ def _ent(text: str, word: str, entity: str, value: str) -> dict:
     ("sorry should have said, we're in scotland", "scotland", "nation", "scotland", True),
     ("what is the exit debt for council staff in the lgps", "lgps", "pension_scheme", "lgps", False),
     ("does tupe apply in wales when we go to a cic", "wales", "nation", "wales", False),
+    # A correction may run longer (up to 16 words) and still only re-ask in a new context.
+    ("no sorry i meant that we are actually based in scotland", "scotland", "nation", "scotland", True),
+    ("sorry I meant for people like us, we are all based in wales", "wales", "nation", "wales", True),
+    # Nine words without the correction's form are too many for a follow-up...
+    ("and what if we are in a scottish council then", "scottish", "nation", "scotland", False),
+    # ...and a correction that asks something new is a new question.
+    ("no i meant how do we register a co-op with the fca in scotland", "scotland", "nation", "scotland", False),
 ])
 def test_a_short_message_that_only_names_a_context_is_a_follow_up(text, word, entity, value, expected):
     from bot.turn import only_changes_context
