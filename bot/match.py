@@ -66,6 +66,7 @@ class Context:
 
     mentioned: Mapping[str, str] = field(default_factory=dict)
     remembered: Mapping[str, str] = field(default_factory=dict)
+    denied: frozenset[str] = frozenset()  # slots this message said are not the case ("not council")
 
 
 @dataclass(frozen=True)

@@ -163,8 +163,9 @@ def _ent(text: str, word: str, entity: str, value: str) -> dict:
     # A correction may run longer (up to 16 words) and still only re-ask in a new context.
     ("no sorry i meant that we are actually based in scotland", "scotland", "nation", "scotland", True),
     ("sorry I meant for people like us, we are all based in wales", "wales", "nation", "wales", True),
-    # Nine words without the correction's form are too many for a follow-up...
-    ("and what if we are in a scottish council then", "scottish", "nation", "scotland", False),
+    # Sixteen words without the correction's form are too many for a follow-up...
+    ("and so what if we are in scottish then would it be the same for us", "scottish", "nation", "scotland",
+     False),
     # ...and a correction that asks something new is a new question.
     ("no i meant how do we register a co-op with the fca in scotland", "scotland", "nation", "scotland", False),
 ])
@@ -184,6 +185,27 @@ def test_the_first_nation_named_is_the_one_answered_for_and_remembered(fixture_k
     entities = [_ent(text, "wales", "nation", "wales"), _ent(text, "england", "nation", "england")]
     _, slots = run(ActionAnswer(), tracker(text, "ask_governance", entities=entities))
     assert slots["nation"] == "wales"
+
+
+def test_a_context_the_message_denies_is_neither_used_nor_remembered(fixture_kb):
+    """"sorry we're not council, we're in an nhs trust": both sectors are entities, the first one
+    is denied; "the lgps not teachers pension" denies the sector "teachers" gave."""
+    from bot.turn import _context, negated
+
+    text = "sorry we're not council, we're in an nhs trust"
+    council, nhs = _ent(text, "council", "sector", "local_government"), _ent(text, "nhs trust", "sector", "nhs")
+    assert negated(text, council) and not negated(text, nhs)
+    _, slots = run(ActionAnswer(), tracker(text, "ask_finance", entities=[council, nhs]))
+    assert slots["sector"] == "nhs"
+
+    text = "im in the lgps not teachers pension"
+    lgps, teachers = _ent(text, "lgps", "pension_scheme", "lgps"), _ent(text, "teachers", "sector", "schools")
+    ctx = _context([lgps, teachers], {"sector": "schools", "last_query": "x"}, text)
+    assert ctx.mentioned == {"pension_scheme": "lgps"} and ctx.denied == {"sector"} and "sector" not in ctx.remembered
+    _, slots = run(ActionAnswer(), tracker(text, "ask_pensions", entities=[lgps, teachers]))
+    assert slots["sector"] is None and slots["pension_scheme"] == "lgps"
+    for kept in ("we are a council team, not in the nhs", "the nhs is not paying"):
+        assert not negated(kept, _ent(kept, "council" if "council" in kept else "nhs", "sector", "x"))
 
 
 def test_a_short_greeting_is_a_greeting_and_a_long_one_a_question():

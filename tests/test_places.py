@@ -47,3 +47,24 @@ def test_naming_the_town_after_a_question_re_asks_it_for_that_nation(assistant):
     again = outcome_of(assistant.say("we're in swansea", sender))
     assert _nation(assistant, sender) == "wales"
     assert again.kind == "answer" and again.entry_id == "support-wales"
+
+
+@pytest.mark.parametrize("text", [
+    "what about us at hmrc",
+    "our DWP unit is going mutual next year",
+    "MoJ team moving to a mutual",
+    "civilian staff at the MOD here",
+    "we're a jobcentre plus team",
+])
+def test_a_government_department_names_the_civil_service(assistant, text):
+    entities = assistant.parse(text)["entities"]
+    assert {e["value"] for e in entities if e["entity"] == "sector"} == {"civil_service"}
+
+
+@pytest.mark.parametrize("text", [
+    "do we need to register with HMRC before go live",  # the tax authority, not the employer
+    "will HMRC want corporation tax from our co-op",
+    "transferring the building means a new title at the land registry",
+])
+def test_hmrc_as_the_tax_authority_names_no_sector(assistant, text):
+    assert not [e for e in assistant.parse(text)["entities"] if e["entity"] == "sector"]
