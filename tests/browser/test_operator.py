@@ -17,10 +17,12 @@ def sign_in(page, stack, password: str | None = None) -> None:
 def search(page, text: str) -> None:
     page.fill("#q", "")
     page.locator("#q").press_sequentially(text, delay=20)  # as typed: results as you type
+    # Results for the whole text, not for a pause mid-typing (a busy machine types slowly).
     page.wait_for_function(
-        "q => document.querySelectorAll('#results .app-result').length > 0"
+        "q => document.getElementById('results').getAttribute('data-query') === q"
+        " && document.querySelectorAll('#results .app-result').length > 0"
         " && document.querySelector('.app-script-card') !== null"
-        " && document.getElementById('results-status').textContent.includes('match')", arg=text)
+        " && document.getElementById('results-status').textContent.includes('match')", arg=text.strip())
 
 
 def test_operator_login_required(new_page, stack):

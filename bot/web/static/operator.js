@@ -66,6 +66,9 @@
       .then(function (data) {
         state.query = data.query;
         state.filters = f;
+        // Which typed text these results answer: a slow reply to an earlier keystroke is
+        // aborted, but tests (and assistive scripts) can check they see the latest one.
+        list.setAttribute("data-query", query);
         state.results = data.results || [];
         state.would = data.would || "";
         renderResults();
