@@ -17,9 +17,13 @@ STOPWORDS = frozenset(
     which who whom whose when where why how can could would should will shall may might must
     not no yes any all some just also very really please thanks thank hi hello hey ok okay
     get got go going want wanted need needs like know tell let im ive id dont doesnt cant
-    wont would've u ur pls plz anyone someone something anything much many more most
+    wont would've u ur pls plz anyone someone something anything more most
     still ever would still our team staff service we're i'm it's what's""".split()
 )
+# "many" and "much" are kept: "how many public service mutuals are there" asks for a count, and
+# without them it was the bare "psm" of "what is a psm" (two tuning dialogues); author-block
+# cross-validation of the single questions was the same with and without them (98.0 / 99.6 / 1.4
+# / 97.7).
 _PUNCT = re.compile(r"[^\w£%]+")
 _SPACES = re.compile(r"\s+")
 

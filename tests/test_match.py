@@ -138,6 +138,14 @@ def real_matcher():
     return Matcher(kb.load(Path(__file__).resolve().parent.parent / "faq"))
 
 
+def test_how_many_asks_for_a_count_not_a_definition(real_matcher):
+    """Without "many" the message was the bare "psm" of "what is a psm" (bot/text.py)."""
+    norm = Normaliser()
+    assert "many" in norm.tokens("how many mutuals") and "much" in norm.tokens("how much does it cost")
+    assert real_matcher.match("how many public service mutuals are there").top.id == "process-how-many-mutuals"
+    assert real_matcher.match("what is a public service mutual").top.id == "eligibility-what-is-a-psm"
+
+
 def test_message_parts_split_sentences_and_long_runs():
     # a fragment under four words joins the sentence after it
     assert message_parts("I work nights on the ward. Ok. Will I keep my NHS pension after we spin out?") == [
