@@ -30,21 +30,6 @@ from bot.match import Matcher  # noqa: E402
 SETS = [ROOT / "tests" / "eval" / "dialogues.yml", ROOT / "tests" / "eval" / "dialogues_heldout.yml"]
 
 
-def reply(base: kb.KnowledgeBase, matcher: Matcher, text: str, parsed: dict, slots: dict[str, Any]):
-    """The turn's result as the rules route it, or None for a move that is its own outcome."""
-    intent = parsed["intent"]["name"]
-    ranking, entities = parsed["intent_ranking"], parsed["entities"]
-    if intent == "follow_up":
-        return turn.follow_up(base, text, entities, slots, ranking, matcher)
-    if intent.startswith(turn.TOPIC_INTENT_PREFIX):
-        return turn.question(base, text, ranking, entities, slots, intent, matcher)
-    if intent == "nlu_fallback":
-        return turn.question(base, text, ranking, entities, slots, intent, matcher, strict=True)
-    if intent == "out_of_scope":
-        return turn.off_topic(base, text, ranking, entities, slots, matcher)
-    return None
-
-
 def play(base: kb.KnowledgeBase, matcher: Matcher, dialogue: Dialogue, nlu: dict) -> list[tuple[str, str, str, bool]]:
     """(user text, expected, what came, right) per turn of one conversation."""
     slots: dict[str, Any] = {}
@@ -55,7 +40,7 @@ def play(base: kb.KnowledgeBase, matcher: Matcher, dialogue: Dialogue, nlu: dict
         for ent in parsed["entities"]:
             if ent["entity"] in turn.CONTEXT_SLOTS:
                 slots[ent["entity"]] = ent["value"]
-        result = reply(base, matcher, text, parsed, slots)
+        result = retrieval.route(base, matcher, text, parsed, slots)
         if result is None:
             outcome = outcome_of([{"custom": {"kind": intent}}], intent)
         else:

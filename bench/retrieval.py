@@ -58,19 +58,29 @@ def parses(texts: list[str]) -> dict[str, dict]:
     return cache["parses"]
 
 
+def route(base: kb.KnowledgeBase, matcher: Matcher, text: str, parsed: dict, slots: dict | None = None):
+    """The turn's result as data/rules.yml routes the NLU's intent, or None for a move (greet,
+    thanks...) that is its own outcome. ``slots`` are the conversation's so far (bench/dialogues.py)."""
+    intent = parsed["intent"]["name"]
+    ranking, entities, slots = parsed["intent_ranking"], parsed["entities"], slots or {}
+    if intent == "follow_up":
+        return turn.follow_up(base, text, entities, slots, ranking, matcher)
+    if intent.startswith(turn.TOPIC_INTENT_PREFIX):
+        return turn.question(base, text, ranking, entities, slots, intent, matcher)
+    if intent == "nlu_fallback":
+        return turn.question(base, text, ranking, entities, slots, intent, matcher, strict=True)
+    if intent == "out_of_scope":
+        return turn.off_topic(base, text, ranking, entities, slots, matcher)
+    return None
+
+
 def replay(base: kb.KnowledgeBase, matcher: Matcher, text: str, parsed: dict) -> tuple[list[dict], str]:
     """What the assistant would send for a first message, following data/rules.yml."""
     intent = parsed["intent"]["name"]
-    ranking, entities = parsed["intent_ranking"], parsed["entities"]
-    if intent.startswith("ask_") or intent == "follow_up":
-        t = turn.question(base, text, ranking, entities, {}, intent, matcher)
-    elif intent == "nlu_fallback":
-        t = turn.question(base, text, ranking, entities, {}, intent, matcher, strict=True)
-    elif intent == "out_of_scope":
-        t = turn.off_topic(base, text, ranking, entities, {}, matcher)
-    else:
+    result = route(base, matcher, text, parsed)
+    if result is None:
         return [{"custom": {"kind": intent}}], intent
-    return [{"custom": m.custom} for m in t.reply.messages], intent
+    return [{"custom": m.custom} for m in result.reply.messages], intent
 
 
 def evaluate(base, matcher, questions, nlu) -> Report:
