@@ -310,7 +310,9 @@ class Matcher:
         sims = (self._char_matrix @ self._char.transform([key]).T).toarray().ravel() * 100
         return self._per_entry_max(sims, skip)
 
-    def _context_bonus(self, entry: Entry, context: Context | None) -> float:
+    def _context_bonus(self, entry: Entry, context: Context | None, cap: float | None = None) -> float:
+        """Points for an entry's fit to the user's context: a match per named slot (at most
+        ``cap`` in all), minus a penalty per slot the entry is limited to something else."""
         if context is None:
             return 0.0
         w = self.weights
@@ -320,15 +322,21 @@ class Matcher:
         for source in (mentioned, remembered):
             if "sector" in source and "pension_scheme" not in source and source["sector"] in SECTOR_SCHEME:
                 source["pension_scheme"] = SECTOR_SCHEME[source["sector"]]
+        penalty = 0.0
         for slot, key in CONTEXT_KEYS.items():
             allowed = entry.applies_to.get(key)
             if not allowed:
                 continue
             if slot in mentioned:
-                bonus += w.context_match if mentioned[slot] in allowed else -w.context_mismatch
+                if mentioned[slot] in allowed:
+                    bonus += w.context_match
+                else:
+                    penalty += w.context_mismatch
             elif slot in remembered and remembered[slot] in allowed:
                 bonus += w.remembered_match
-        return bonus
+        if cap is not None:
+            bonus = min(bonus, cap)
+        return bonus - penalty
 
     def match(
         self,
@@ -338,6 +346,7 @@ class Matcher:
         limit: int = 5,
         leave_out: tuple[str, str] | None = None,
         context_strength: float = 1.0,
+        context_cap: float | None = None,
         use_semantic: bool = True,
         use_examples: bool = True,
     ) -> MatchResult:
@@ -347,6 +356,9 @@ class Matcher:
         knowledge base, to test whether an entry's other phrasings still find it.
         ``context_strength`` scales the context bonus: a follow-up that only names a new
         sector or nation must be decided by that context, not by the old question's words.
+        ``context_cap`` bounds an entry's context points (before scaling): in a follow-up an
+        entry limited to several named contexts ("swansea council": council, LGPS, Wales)
+        would otherwise outrank the topic just discussed on the count of its labels alone.
         ``use_semantic=False`` leaves the sentence encoder out: for such a follow-up it would
         only measure how close the old question is to its old answer.
         ``use_examples=False`` matches the entries' own phrasings only: a follow-up joins the old
@@ -373,7 +385,7 @@ class Matcher:
             scores = scores + w.topic_prior * prior[self._topic_index]
         if context is not None:
             for i in self._scoped:
-                scores[i] += context_strength * self._context_bonus(self.entries[i], context)
+                scores[i] += context_strength * self._context_bonus(self.entries[i], context, context_cap)
         shortlist = None
         if len(self.entries) > SHORTLIST and leave_out is None:
             shortlist = np.argsort(-scores, kind="stable")[:SHORTLIST]

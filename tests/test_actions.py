@@ -168,6 +168,13 @@ def _ent(text: str, word: str, entity: str, value: str) -> dict:
      False),
     # ...and a correction that asks something new is a new question.
     ("no i meant how do we register a co-op with the fca in scotland", "scotland", "nation", "scotland", False),
+    # Operators' call notes and asides say who and where, not what (fresh dialogues, 2026-11-25).
+    ("caller says shes at fife council", "fife", "nation", "scotland", True),
+    ("forgot to say we're swansea council", "swansea", "nation", "wales", True),
+    ("we're caerphilly county borough, does that make a difference", "caerphilly", "nation", "wales", True),
+    ("and my friends team up in aberdeen?", "aberdeen", "nation", "scotland", True),
+    # ...but a place named in a question of its own is a new question.
+    ("caller asks about her council tax bill in fife", "fife", "nation", "scotland", False),
 ])
 def test_a_short_message_that_only_names_a_context_is_a_follow_up(text, word, entity, value, expected):
     from bot.turn import only_changes_context
@@ -206,6 +213,34 @@ def test_a_context_the_message_denies_is_neither_used_nor_remembered(fixture_kb)
     assert slots["sector"] is None and slots["pension_scheme"] == "lgps"
     for kept in ("we are a council team, not in the nhs", "the nhs is not paying"):
         assert not negated(kept, _ent(kept, "council" if "council" in kept else "nhs", "sector", "x"))
+
+
+def test_a_context_only_message_the_nlu_calls_off_topic_re_asks_the_last_question(fixture_kb):
+    """"forgot to say we're swansea council" names no topic, so the NLU may call it out of scope:
+    after a question it is a follow-up; with no question before it, it is declined."""
+    from bot import turn
+
+    text = "forgot to say we're in wales"
+    entities = [_ent(text, "wales", "nation", "wales")]
+    slots = {"last_query": "what is the sample pension question", "topic": "pensions"}
+    after = turn.off_topic(fixture_kb, text, [], entities, slots)
+    assert after.reply.meta.get("follow_up_text") == text and after.slots["nation"] == "wales"
+    alone = turn.off_topic(fixture_kb, text, [], entities, {})
+    assert alone.reply.meta["band"] == "declined"
+
+
+def test_the_employer_named_with_social_care_is_the_sector():
+    """"adult social care at the council": social care is the service, the council the employer
+    whose pension and transfer rules apply; social care alone is still social care."""
+    from bot.turn import mentioned
+
+    text = "hes in adult social care at the council"
+    both = [_ent(text, "adult social care", "sector", "social_care"), _ent(text, "council", "sector", "local_government")]
+    assert mentioned(both, text) == {"sector": "local_government"}
+    assert mentioned(both[:1], text) == {"sector": "social_care"}
+    text = "the council contracts us, we're an adult social care provider"
+    later = [_ent(text, "council", "sector", "local_government"), _ent(text, "adult social care", "sector", "social_care")]
+    assert mentioned(later, text) == {"sector": "local_government"}
 
 
 def test_a_short_greeting_is_a_greeting_and_a_long_one_a_question():

@@ -204,3 +204,27 @@ def test_sentences_are_not_encoded_when_no_decision_could_change(matcher, monkey
         monkeypatch.setattr(settings, high, (whole + 1) / 2)
         calls.clear()
         assert matcher.match(STORY).out_of_scope < whole and calls == [STORY]
+
+
+def test_a_follow_up_stays_in_the_topic_however_many_labels_an_entry_has(real_matcher):
+    """"forgot to say we're swansea council" after "who do we contact first": council, LGPS and
+    Wales all fit the LGPS entries, and uncapped their labels (3 x 10 points, times the
+    follow-up's strength) outranked every support entry; capped at one label's worth, the
+    topic just discussed decides."""
+    from bot import turn
+
+    base = real_matcher.kb
+    slots = {"last_query": "whos the best person to get in touch with first about turning our service into a mutual",
+             "topic": "support", "last_entry": "support-who-to-contact-first"}
+    text = "forgot to say we're swansea council"
+    entities = [{"entity": "nation", "value": "wales", "start": 20, "end": 27},
+                {"entity": "sector", "value": "local_government", "start": 28, "end": 35}]
+    result = turn.follow_up(base, text, entities, slots, matcher=real_matcher)
+    assert base.entries[result.reply.entry_id].topic == "support"
+    lgps = base.entries["pensions-lgps-keep-council-pension"]
+    ctx = Context({"sector": "local_government", "nation": "wales"})
+    assert real_matcher._context_bonus(lgps, ctx) == 30.0
+    assert real_matcher._context_bonus(lgps, ctx, cap=10.0) == 10.0
+    # Penalties are never capped: an entry limited to elsewhere still loses its points.
+    scotland = base.entries["pensions-scotland-lgps"]
+    assert real_matcher._context_bonus(scotland, ctx, cap=10.0) < 0
