@@ -50,9 +50,9 @@ _CONTEXT_ONLY_WORDS = frozenset(
     mentioned wants forgot say now btw tbh way last one q lol correction mistake muddled"""
     # Whether the context matters: "if that helps", "does that make a difference".
     """ helps matters matter change changes difference make makes"""
-    # Whose situation it is: "her colleague", "my friend's team", "he's in".
+    # Whose situation it is: "her colleague", "my friend's team", "he's in", "nhs band 5".
     """ colleague colleagues friend friends mate mates husband wife sister brother his her hes
-    shes theyre we'd up"""
+    shes theyre we'd up band grade"""
     # The rest of a place's or body's name: "glasgow city council", "caerphilly county borough".
     """ city county borough district trust trusts""".split())
 _WORD = re.compile(r"[a-z0-9']+")
@@ -127,7 +127,7 @@ def only_changes_context(text: str, entities: Iterable[Mapping[str, Any]] | None
         return False
     named = {w for e in context for w in _WORD.findall(text[int(e.get("start", 0)):int(e.get("end", 0))].lower())}
     rest = [w for w in words if w not in named and w.replace("'", "") not in STOPWORDS
-            and w not in STOPWORDS and w not in _CONTEXT_ONLY_WORDS]
+            and w not in STOPWORDS and w not in _CONTEXT_ONLY_WORDS and not w.isdigit()]
     return len(rest) <= 1
 
 

@@ -173,6 +173,7 @@ def _ent(text: str, word: str, entity: str, value: str) -> dict:
     ("forgot to say we're swansea council", "swansea", "nation", "wales", True),
     ("we're caerphilly county borough, does that make a difference", "caerphilly", "nation", "wales", True),
     ("and my friends team up in aberdeen?", "aberdeen", "nation", "scotland", True),
+    ("caller is nhs band 5 if that changes anything", "nhs", "sector", "nhs", True),
     # ...but a place named in a question of its own is a new question.
     ("caller asks about her council tax bill in fife", "fife", "nation", "scotland", False),
 ])
