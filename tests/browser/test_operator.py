@@ -84,7 +84,11 @@ def test_operator_search_card_verdicts_and_shortcuts(new_page, stack):
 
     # Filters narrow the results; then "Not right" is logged with the query.
     page.select_option("#f-nation", "scotland")
-    page.wait_for_function("() => document.getElementById('results-status').textContent.length > 0")
+    # Wait for the filtered results: clicking the card of the unfiltered ones as they are replaced
+    # left its status empty (failed once in CI, 2026-11-25).
+    page.wait_for_function("() => (document.getElementById('results').getAttribute('data-filters') || '')"
+                           ".includes('nation=scotland')"
+                           " && document.getElementById('results-status').textContent.length > 0")
     page.get_by_role("button", name="Not right").click()
     status = page.locator("#verdict-status")
     status.wait_for(state="visible")

@@ -69,6 +69,7 @@
         // Which typed text these results answer: a slow reply to an earlier keystroke is
         // aborted, but tests (and assistive scripts) can check they see the latest one.
         list.setAttribute("data-query", query);
+        list.setAttribute("data-filters", new URLSearchParams(f).toString());
         state.results = data.results || [];
         state.would = data.would || "";
         renderResults();
