@@ -11,7 +11,7 @@ from typing import Any, Iterable, Mapping
 
 from . import bodies, guard, handoff, jurisdiction, personal, respond, settings
 from .kb import TOPICS, KnowledgeBase
-from .match import Context, Matcher, get_matcher
+from .match import Context, Matcher, Weights, get_matcher
 from .text import STOPWORDS
 
 CONTEXT_SLOTS = ("sector", "pension_scheme", "nation", "legal_form")
@@ -24,7 +24,7 @@ FOLLOW_UP_TOPIC_WEIGHT = 5.0  # times the usual topic prior: about 40 points
 # council" after "who do we contact first" is not a question about the LGPS because the LGPS
 # entries are labelled council, LGPS and England-and-Wales. Tuning dialogues 93 -> 95 of 99,
 # the two fresh sets of 2026-11-25 unchanged (32 and 34 of 40); caps of 14 and 20 changed nothing.
-FOLLOW_UP_CONTEXT_CAP = 10.0
+FOLLOW_UP_CONTEXT_CAP = Weights.context_match  # derived, so a re-weighted match keeps the rule
 TOPIC_INTENT_PREFIX = "ask_"
 # A message this short that names a context and says almost nothing else only re-asks the
 # last question in that context ("does that apply to nhs staff too?", "northern ireland?"),
@@ -93,8 +93,8 @@ def negated(text: str, entity: Mapping[str, Any]) -> bool:
 
 
 def mentioned(entities: Iterable[Mapping[str, Any]] | None, text: str = "") -> dict[str, str]:
-    """Context values the user named in this message (first value per entity type that the
-    message does not deny)."""
+    """Context values the user named in this message: the first value per entity type that the
+    message does not deny, except that an employer named with social care wins over it."""
     out: dict[str, str] = {}
     for ent in entities or ():
         name, value = ent.get("entity"), ent.get("value")
