@@ -11,7 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import yaml
 
@@ -41,7 +41,7 @@ APPLIES_TO_VALUES: dict[str, tuple[str, ...]] = {
 }
 ENTRY_FIELDS = {
     "id", "question", "alternates", "answer", "script", "refer", "applies_to",
-    "sources", "last_reviewed", "review_due", "owner",
+    "nation_versions", "sources", "last_reviewed", "review_due", "owner",
 }
 ORG_FIELDS = {"id", "name", "when", "phone", "web", "email", "nations", "note"}
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -114,6 +114,9 @@ class Entry:
     # Users' questions labelled with this entry (faq/examples.yml, from the evaluation set's
     # tuning split): matched like phrasings, but not reviewed as part of the entry.
     examples: tuple[str, ...] = ()
+    # The entry that answers this same question for another nation ("who do we contact first"
+    # -> Wales: support-wales): a follow-up naming that nation gets it, whatever the words say.
+    nation_versions: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def phrasings(self) -> tuple[str, ...]:
@@ -274,6 +277,23 @@ def _parse_applies_to(c: _Collector, f: str, eid: str, raw: dict) -> dict[str, t
     return out
 
 
+def _parse_nation_versions(c: _Collector, f: str, eid: str, raw: dict) -> dict[str, str]:
+    value = raw.get("nation_versions") or {}
+    if not isinstance(value, dict):
+        c.error(f, eid, "nation_versions", "must be a mapping of nation to entry id")
+        return {}
+    out: dict[str, str] = {}
+    for nation, target in value.items():
+        if nation not in APPLIES_TO_VALUES["nations"]:
+            c.error(f, eid, f"nation_versions.{nation}",
+                    f"unknown nation (allowed: {', '.join(APPLIES_TO_VALUES['nations'])})")
+        elif not isinstance(target, str) or not ID_RE.match(target):
+            c.error(f, eid, f"nation_versions.{nation}", f"must be an entry id, got {target!r}")
+        else:
+            out[nation] = target
+    return out
+
+
 def _parse_script(c: _Collector, f: str, eid: str, raw: dict) -> Script:
     value = raw.get("script")
     if not isinstance(value, dict):
@@ -312,6 +332,7 @@ def _parse_entry(c: _Collector, f: str, topic: str, raw: Any, index: int) -> Ent
         script=_parse_script(c, f, eid, raw),
         refer=_str_list(c, f, eid, raw, "refer", 1),
         applies_to=_parse_applies_to(c, f, eid, raw),
+        nation_versions=_parse_nation_versions(c, f, eid, raw),
         sources=_parse_sources(c, f, eid, raw),
         last_reviewed=reviewed,
         review_due=due,
@@ -497,6 +518,13 @@ def _cross_checks(c: _Collector, entries: list[Entry], orgs: dict[str, Organisat
         lowered = [p.lower() for p in e.alternates]
         if len(set(lowered)) != len(lowered):
             c.error(e.file, e.id, "alternates", "repeats an alternate")
+    for e in entries:  # every id is known now
+        for nation, target in e.nation_versions.items():
+            other, where = seen.get(target), f"nation_versions.{nation}"
+            if other is None or other is e:
+                c.error(e.file, e.id, where, f"{target!r} is not another entry's id")
+            elif other.applies_to.get("nations") and nation not in other.applies_to["nations"]:
+                c.error(e.file, e.id, where, f"{target} does not apply to {nation} (its applies_to.nations)")
     from .text import basic
 
     questions = [(e, basic(e.question)) for e in entries if e.question]

@@ -22,7 +22,7 @@ from rapidfuzz import fuzz, process
 
 from . import settings
 from .kb import TOPICS, Entry, KnowledgeBase
-from .text import Normaliser
+from .text import Normaliser, without_call_note
 
 ANSWER, CLARIFY, UNKNOWN = "answer", "clarify", "unknown"
 TOPIC_LIST = list(TOPICS)
@@ -409,9 +409,10 @@ class Matcher:
         # Only a fresh question is judged (a follow-up's text is the old question plus a new
         # context; leave-one-out checks are not messages a user typed).
         if self._oos is not None and use_semantic and leave_out is None and text.strip():
-            oos = self._oos.probability(_query_vector(text))
-            if self._judge_parts(text, oos):
-                oos = min(oos, self._part_oos(text))
+            asked = without_call_note(text)  # an operator's "caller asks ..." judged by the question
+            oos = self._oos.probability(_query_vector(asked))
+            if self._judge_parts(asked, oos):
+                oos = min(oos, self._part_oos(asked))
             if band != UNKNOWN and self._oos.is_out_of_scope(oos, top[0].score if top else 0.0):
                 band = UNKNOWN
         return MatchResult(query=key, candidates=top, band=band, known_share=known, out_of_scope=oos)

@@ -64,6 +64,30 @@ def message_parts(text: str, min_words: int = 4, window: int = 20) -> list[str]:
     return parts
 
 
+# An operator's note of a call ("caller asks are there consultancies who can guide them",
+# "caller's colleague now on the line, she's nhs. asks how it works for the nhs") wraps the
+# question in reporting words that sit nearer the off-topic examples than the question does:
+# "caller asks" alone took a plain support question from 0.03 to 0.87 out of scope.
+_CALLER = re.compile(r"\b(?:the\s+)?callers?(?:'s|\u2019s)?\b", re.IGNORECASE)
+_REPORTING = re.compile(
+    r"\b(?:asks|asking|asked|says|saying|wants to know|wondering|would like to know|enquiring|"
+    r"queries|querying|clarifies|confirms|adds|mentions)\b(?:\s+(?:if|whether|about|re|that)\b)?",
+    re.IGNORECASE)
+_LEADING = re.compile(r"^[\s,.;:-]+")
+_BEFORE_PUNCT = re.compile(r"\s+([,.;:?!])")
+
+
+def without_call_note(text: str) -> str:
+    """The question inside an operator's call note, for judging whether it is on topic: the
+    caller and the reporting verbs out. A message that does not mention a caller is returned
+    as it is, so "what if the council asks us to bid" keeps its "asks"."""
+    if not _CALLER.search(text):
+        return text
+    question = _REPORTING.sub(" ", _CALLER.sub(" ", text))
+    question = _LEADING.sub("", _BEFORE_PUNCT.sub(r"\1", _SPACES.sub(" ", question))).strip()
+    return question or text
+
+
 class Normaliser:
     """Rewrites lexicon variants to one form, then drops stop words and stems lightly."""
 

@@ -6,12 +6,14 @@ tested with plain dictionaries, and so the operator console can reuse it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping
 
+from rapidfuzz import fuzz, process
+
 from . import bodies, guard, handoff, jurisdiction, personal, respond, settings
-from .kb import TOPICS, KnowledgeBase
-from .match import Context, Matcher, Weights, get_matcher
+from .kb import TOPICS, Entry, KnowledgeBase
+from .match import ANSWER, Candidate, Context, Matcher, Weights, get_matcher
 from .text import STOPWORDS
 
 CONTEXT_SLOTS = ("sector", "pension_scheme", "nation", "legal_form")
@@ -32,7 +34,9 @@ TOPIC_INTENT_PREFIX = "ask_"
 # 14 words ("we're in the belfast hsc trust, does that change who we'd go to?"): 8, then 12, until
 # 2026-11-25 (on the first 99 tuning dialogues 8 / 10 / 12 / 14 words gave 88 / 89 / 90 / 90); with
 # the call-note words below, on all 179, 12 / 14 / 16 gave 161 / 162 / 162 (bench/dialogues.py).
-FOLLOW_UP_MAX_WORDS = 14
+# 16 since the 2026-11-25 fresh sets: "ok but my colleague's team is at Glasgow City Council - does
+# the same apply up there?" is 15 (tuning dialogues 168 at 14, 16 and 18; fresh set seven 36 -> 37).
+FOLLOW_UP_MAX_WORDS = 16
 # A correction says so ("no, I meant in Scotland, we're a Scottish council"; "sorry I meant the
 # council pension not NHS, I'm on a council contract"): it re-asks the last question in the
 # context it names even when it runs longer, as people explain themselves when they correct.
@@ -56,6 +60,15 @@ _CONTEXT_ONLY_WORDS = frozenset(
     # The rest of a place's or body's name: "glasgow city council", "caerphilly county borough".
     """ city county borough district trust trusts""".split())
 _WORD = re.compile(r"[a-z0-9']+")
+# Misspelt aside words ("diffrence", "colleage"): long words only, and close (ratio 88 of 100).
+_TYPO_MIN_LETTERS = 6
+_TYPO_SIMILARITY = 88
+_LONG_CONTEXT_ONLY_WORDS = sorted(w for w in _CONTEXT_ONLY_WORDS if len(w) >= _TYPO_MIN_LETTERS)
+_FIRST_QUESTION = re.compile(r"[^?]*\?")
+_SENTENCE = re.compile(r"(?<=[.!;])\s+|\n+")
+_QUESTION_WORDS = frozenset(
+    """how what whats when where who whos why which can could do does did is are was will would
+    should must may shall""".split())
 # "not", "no longer", "isn't", "rather than", "instead of", then at most an article or preposition.
 _NEGATED = re.compile(
     r"\b(?:not|no longer|never|isn'?t|aren'?t|wasn'?t|weren'?t|rather than|instead of)\s+"
@@ -120,15 +133,42 @@ def only_changes_context(text: str, entities: Iterable[Mapping[str, Any]] | None
     """Whether the message just names a new context for the previous question."""
     if not isinstance(slots.get("last_query"), str) or not slots.get("last_query"):
         return False
+    return _names_only_context(text, entities) or _asks_then_explains(text, entities)
+
+
+def _names_only_context(text: str, entities: Iterable[Mapping[str, Any]] | None) -> bool:
+    """Short, names a context, and at most one other word that says anything."""
     words = _WORD.findall(text.lower())
     context = [e for e in entities or () if e.get("entity") in CONTEXT_SLOTS]
     limit = CORRECTION_MAX_WORDS if _CORRECTION.match(text.lower()) else FOLLOW_UP_MAX_WORDS
     if not words or len(words) > limit or not context:
         return False
     named = {w for e in context for w in _WORD.findall(text[int(e.get("start", 0)):int(e.get("end", 0))].lower())}
-    rest = [w for w in words if w not in named and w.replace("'", "") not in STOPWORDS
-            and w not in STOPWORDS and w not in _CONTEXT_ONLY_WORDS and not w.isdigit()]
-    return len(rest) <= 1
+    return len([w for w in words if w not in named and not _context_only(w)]) <= 1
+
+
+def _context_only(word: str) -> bool:
+    """A word that adds nothing to the question: a stop word, a call-note or aside word (also
+    possessive, "my colleague's team", or misspelt, "if that makes any diffrence"), a number."""
+    word = word.removesuffix("'s")
+    if word in STOPWORDS or word.replace("'", "") in STOPWORDS or word in _CONTEXT_ONLY_WORDS or word.isdigit():
+        return True
+    return len(word) >= _TYPO_MIN_LETTERS and process.extractOne(
+        word, _LONG_CONTEXT_ONLY_WORDS, scorer=fuzz.ratio, score_cutoff=_TYPO_SIMILARITY) is not None
+
+
+def _asks_then_explains(text: str, entities: Iterable[Mapping[str, Any]] | None) -> bool:
+    """"Same for a CIC? We haven't decided on the form yet.": a first sentence that is a
+    follow-up question, then only statements (no question mark, no question word first)."""
+    first = _FIRST_QUESTION.match(text)
+    if not first or first.end() >= len(text.rstrip()):
+        return False
+    after = text[first.end():]
+    openers = {(_WORD.findall(sentence.lower()) or [""])[0] for sentence in _SENTENCE.split(after)}
+    if "?" in after or openers & _QUESTION_WORDS:
+        return False
+    inside = [e for e in entities or () if int(e.get("end", 0)) <= first.end()]
+    return _names_only_context(text[:first.end()], inside)
 
 
 def _nation(ctx: Context) -> str | None:
@@ -259,9 +299,28 @@ def follow_up(
     result = matcher.match(f"{previous} {text}", priors, ctx, context_strength=FOLLOW_UP_CONTEXT_STRENGTH,
                            context_cap=FOLLOW_UP_CONTEXT_CAP,
                            use_semantic=False, use_examples=False)
+    version = _nation_version(kb, slots, ctx) if only_changes_context(text, entities, slots) else None
+    if version is not None:
+        # The knowledge base names the last answer's own entry for this nation: that is the
+        # question re-asked there, whatever the words of the two questions share.
+        chosen = next((c for c in result.candidates if c.id == version.id), None)
+        top = Candidate(version, max(c.score for c in result.candidates) if result.candidates else 0.0,
+                        chosen.fuzzy if chosen else 0.0, chosen.coverage if chosen else 0.0,
+                        chosen.matched if chosen else version.question)
+        result = replace(result, band=ANSWER, candidates=(top, *(c for c in result.candidates if c.id != version.id)))
     turn = _finish(kb, result, ctx, previous, "follow_up")
     turn.reply.meta["follow_up_text"] = text[:200]
+    if version is not None:
+        turn.reply.meta["nation_version_of"] = slots.get("last_entry")
     return turn
+
+
+def _nation_version(kb: KnowledgeBase, slots: Mapping[str, Any], ctx: Context) -> Entry | None:
+    """The entry the last answer names as its version for the nation this message names."""
+    nation, last = ctx.mentioned.get("nation"), slots.get("last_entry")
+    entry = kb.entries.get(last) if isinstance(last, str) else None
+    target = entry.nation_versions.get(nation) if entry is not None and nation else None
+    return kb.entries.get(target) if target else None
 
 
 def choose(kb: KnowledgeBase, entry_id: str | None, slots: Mapping[str, Any] | None = None) -> TurnResult:

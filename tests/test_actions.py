@@ -163,9 +163,9 @@ def _ent(text: str, word: str, entity: str, value: str) -> dict:
     # A correction may run longer (up to 16 words) and still only re-ask in a new context.
     ("no sorry i meant that we are actually based in scotland", "scotland", "nation", "scotland", True),
     ("sorry I meant for people like us, we are all based in wales", "wales", "nation", "wales", True),
-    # Sixteen words without the correction's form are too many for a follow-up...
-    ("and so what if we are in scottish then would it be the same for us", "scottish", "nation", "scotland",
-     False),
+    # Seventeen words without the correction's form are too many for a follow-up...
+    ("and so what if we are in scottish then would it be just the same for us", "scottish", "nation",
+     "scotland", False),
     # ...and a correction that asks something new is a new question.
     ("no i meant how do we register a co-op with the fca in scotland", "scotland", "nation", "scotland", False),
     # Operators' call notes and asides say who and where, not what (fresh dialogues, 2026-11-25).
@@ -176,6 +176,15 @@ def _ent(text: str, word: str, entity: str, value: str) -> dict:
     ("caller is nhs band 5 if that changes anything", "nhs", "sector", "nhs", True),
     # ...but a place named in a question of its own is a new question.
     ("caller asks about her council tax bill in fife", "fife", "nation", "scotland", False),
+    # Possessives and misspelt asides add nothing either (fresh sets six and seven, 2026-11-25).
+    ("ok but my colleague's team is at Glasgow City Council - does the same apply up there?", "glasgow",
+     "nation", "scotland", True),
+    ("we're a schools catering service if that makes any diffrence?", "schools", "sector", "schools", True),
+    # A follow-up question, then statements only: the statements explain, they do not ask...
+    ("Same for a CIC? We haven't decided on the form yet.", "cic", "legal_form", "cic", True),
+    # ...unless a later sentence asks something itself.
+    ("Same for a CIC? We haven't decided. How do we register one?", "cic", "legal_form", "cic", False),
+    ("Same for a CIC? how long does registration take", "cic", "legal_form", "cic", False),
 ])
 def test_a_short_message_that_only_names_a_context_is_a_follow_up(text, word, entity, value, expected):
     from bot.turn import only_changes_context

@@ -12,10 +12,11 @@ from bot.evaluation import DIALOGUE_OUTCOMES, load_dialogues, outcome_of, turn_o
 ROOT = Path(__file__).resolve().parent.parent
 DIALOGUES = Path(__file__).parent / "eval" / "dialogues.yml"
 HELDOUT = Path(__file__).parent / "eval" / "dialogues_heldout.yml"
-# Issue 4 gate: at least 90% of dialogues fully right (measured 2026-11-25: 164/179, 91.6%, with the fourth and fifth authors' 80).
+# Issue 4 gate: at least 90% of dialogues fully right (measured 2026-11-25: 244/259, 94.2%, with the sixth and seventh authors' 80).
 FULLY_RIGHT_FLOOR = 0.90
-# The held-out set is only reported; its floor catches regressions (33/40, 82.5%, then 35/40, 87.5%, on 2026-11-25).
-HELDOUT_FLOOR = 0.825
+# The held-out set is only reported; its floor catches regressions (33/40, then 35/40, then 36/40, 90.0%,
+# on 2026-11-25), one dialogue below the last figure.
+HELDOUT_FLOOR = 0.875
 
 
 @pytest.mark.parametrize("path", [DIALOGUES, HELDOUT], ids=["tune", "heldout"])

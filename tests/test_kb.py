@@ -34,6 +34,9 @@ EXPECTED = {
     "unknown_entry__examples.yml": ("kb/examples.yml", "tupe-missing", "entries"),
     "duplicate_example__examples.yml": ("kb/examples.yml", "entries.tupe-sample[1]", ""),
     "clashing_off_topic__examples.yml": ("kb/examples.yml", "off_topic[0]", ""),
+    "unknown_nation_version_target__support.yml": ("kb/support.yml", "support-sample", "nation_versions.wales"),
+    "unknown_nation_in_versions__support.yml": ("kb/support.yml", "support-sample", "nation_versions.cornwall"),
+    "nation_version_elsewhere__support.yml": ("kb/support.yml", "support-sample", "nation_versions.wales"),
 }
 
 

@@ -228,3 +228,57 @@ def test_a_follow_up_stays_in_the_topic_however_many_labels_an_entry_has(real_ma
     # Penalties are never capped: an entry limited to elsewhere still loses its points.
     scotland = base.entries["pensions-scotland-lgps"]
     assert real_matcher._context_bonus(scotland, ctx, cap=10.0) < 0
+
+
+def test_a_nation_follow_up_gets_the_entry_the_knowledge_base_names_for_that_nation(real_matcher):
+    """The words of "who do we contact first" and of the Welsh support entry share little, so
+    the knowledge base says which entry is its Welsh version (nation_versions); a follow-up that
+    only names the nation gets that entry, and one that asks something new is matched as ever."""
+    from bot import turn
+
+    base = real_matcher.kb
+    first = base.entries["support-who-to-contact-first"]
+    assert first.nation_versions["wales"] == "support-wales"
+    slots = {"last_query": "whos the best person to get in touch with first about turning our service into a mutual",
+             "topic": "support", "last_entry": first.id}
+    text = "forgot to say we're swansea council"
+    entities = [{"entity": "nation", "value": "wales", "start": 20, "end": 27},
+                {"entity": "sector", "value": "local_government", "start": 28, "end": 35}]
+    wales = turn.follow_up(base, text, entities, slots, matcher=real_matcher)
+    assert wales.reply.entry_id == "support-wales"
+    assert wales.reply.meta["nation_version_of"] == first.id and wales.reply.meta["band"] == "answer"
+    assert wales.slots["last_query"] == slots["last_query"]  # the question itself is remembered
+    # The Welsh entry names its own versions, so the next nation follows on from it.
+    text = "and my friends team up in aberdeen?"
+    scotland = turn.follow_up(base, text, [{"entity": "nation", "value": "scotland", "start": 26, "end": 34}],
+                              {**slots, **wales.slots}, matcher=real_matcher)
+    assert scotland.reply.entry_id == "support-scotland"
+    # A new question that happens to name a nation is not a re-ask: no version is forced.
+    text = "and in wales which body registers a co-operative society for us?"
+    asked = turn.follow_up(base, text, [{"entity": "nation", "value": "wales", "start": 7, "end": 12}],
+                           slots, matcher=real_matcher)
+    assert "nation_version_of" not in asked.reply.meta
+    # An entry without a version for the nation named keeps the matcher's choice.
+    slots = {"last_query": "who can use the community right to challenge", "topic": "eligibility",
+             "last_entry": "eligibility-right-to-challenge-who"}
+    text = "and in wales?"
+    same = turn.follow_up(base, text, [{"entity": "nation", "value": "wales", "start": 7, "end": 12}],
+                          slots, matcher=real_matcher)
+    assert "nation_version_of" not in same.reply.meta
+
+
+def test_an_operators_call_note_is_judged_by_the_question_inside_it(real_matcher):
+    """"caller asks" wrapped round a plain question made the out-of-scope detector decline it
+    (0.03 -> 0.87); the caller and the reporting words are left out when judging."""
+    from bot.text import without_call_note
+
+    assert without_call_note("caller asks are there consultancies who can guide them through it") == \
+        "are there consultancies who can guide them through it"
+    assert without_call_note("caller's colleague now on the line, she's nhs. asks how it works for them") == \
+        "colleague now on the line, she's nhs. how it works for them"
+    unchanged = "what if the council asks us to bid against a private firm"
+    assert without_call_note(unchanged) == unchanged
+    assert without_call_note("caller") == "caller"  # nothing left: the message as it was
+    note = real_matcher.match("caller asks are there consultancies who can guide them through it")
+    assert note.band == "answer" and note.top.id == "support-spin-out-consultancies"
+    assert note.out_of_scope < 0.5
