@@ -39,9 +39,11 @@ APPLIES_TO_VALUES: dict[str, tuple[str, ...]] = {
         "charity",
     ),
 }
+# Each context value belongs to one applies_to key (no value is used by two).
+CONTEXT_VALUE_KEY = {value: key for key, values in APPLIES_TO_VALUES.items() for value in values}
 ENTRY_FIELDS = {
     "id", "question", "alternates", "answer", "script", "refer", "applies_to",
-    "nation_versions", "sources", "last_reviewed", "review_due", "owner",
+    "versions", "sources", "last_reviewed", "review_due", "owner",
 }
 ORG_FIELDS = {"id", "name", "when", "phone", "web", "email", "nations", "note"}
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -114,9 +116,10 @@ class Entry:
     # Users' questions labelled with this entry (faq/examples.yml, from the evaluation set's
     # tuning split): matched like phrasings, but not reviewed as part of the entry.
     examples: tuple[str, ...] = ()
-    # The entry that answers this same question for another nation ("who do we contact first"
-    # -> Wales: support-wales): a follow-up naming that nation gets it, whatever the words say.
-    nation_versions: Mapping[str, str] = field(default_factory=dict)
+    # The entry that answers this same question for another context, by the value named ("who do
+    # we contact first" -> wales: support-wales; the NHS pension -> lgps: the council pension): a
+    # follow-up that only names that context gets it, whatever the words of the two share.
+    versions: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def phrasings(self) -> tuple[str, ...]:
@@ -277,20 +280,19 @@ def _parse_applies_to(c: _Collector, f: str, eid: str, raw: dict) -> dict[str, t
     return out
 
 
-def _parse_nation_versions(c: _Collector, f: str, eid: str, raw: dict) -> dict[str, str]:
-    value = raw.get("nation_versions") or {}
+def _parse_versions(c: _Collector, f: str, eid: str, raw: dict) -> dict[str, str]:
+    value = raw.get("versions") or {}
     if not isinstance(value, dict):
-        c.error(f, eid, "nation_versions", "must be a mapping of nation to entry id")
+        c.error(f, eid, "versions", "must be a mapping of a context value (wales, lgps, nhs, cic...) to an entry id")
         return {}
     out: dict[str, str] = {}
-    for nation, target in value.items():
-        if nation not in APPLIES_TO_VALUES["nations"]:
-            c.error(f, eid, f"nation_versions.{nation}",
-                    f"unknown nation (allowed: {', '.join(APPLIES_TO_VALUES['nations'])})")
+    for key, target in value.items():
+        if key not in CONTEXT_VALUE_KEY:
+            c.error(f, eid, f"versions.{key}", "unknown context value (use a value allowed in applies_to)")
         elif not isinstance(target, str) or not ID_RE.match(target):
-            c.error(f, eid, f"nation_versions.{nation}", f"must be an entry id, got {target!r}")
+            c.error(f, eid, f"versions.{key}", f"must be an entry id, got {target!r}")
         else:
-            out[nation] = target
+            out[key] = target
     return out
 
 
@@ -332,7 +334,7 @@ def _parse_entry(c: _Collector, f: str, topic: str, raw: Any, index: int) -> Ent
         script=_parse_script(c, f, eid, raw),
         refer=_str_list(c, f, eid, raw, "refer", 1),
         applies_to=_parse_applies_to(c, f, eid, raw),
-        nation_versions=_parse_nation_versions(c, f, eid, raw),
+        versions=_parse_versions(c, f, eid, raw),
         sources=_parse_sources(c, f, eid, raw),
         last_reviewed=reviewed,
         review_due=due,
@@ -519,12 +521,12 @@ def _cross_checks(c: _Collector, entries: list[Entry], orgs: dict[str, Organisat
         if len(set(lowered)) != len(lowered):
             c.error(e.file, e.id, "alternates", "repeats an alternate")
     for e in entries:  # every id is known now
-        for nation, target in e.nation_versions.items():
-            other, where = seen.get(target), f"nation_versions.{nation}"
+        for value, target in e.versions.items():
+            other, where, key = seen.get(target), f"versions.{value}", CONTEXT_VALUE_KEY[value]
             if other is None or other is e:
                 c.error(e.file, e.id, where, f"{target!r} is not another entry's id")
-            elif other.applies_to.get("nations") and nation not in other.applies_to["nations"]:
-                c.error(e.file, e.id, where, f"{target} does not apply to {nation} (its applies_to.nations)")
+            elif other.applies_to.get(key) and value not in other.applies_to[key]:
+                c.error(e.file, e.id, where, f"{target} does not apply to {value} (its applies_to.{key})")
     from .text import basic
 
     questions = [(e, basic(e.question)) for e in entries if e.question]

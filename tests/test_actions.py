@@ -160,9 +160,11 @@ def _ent(text: str, word: str, entity: str, value: str) -> dict:
     ("sorry should have said, we're in scotland", "scotland", "nation", "scotland", True),
     ("what is the exit debt for council staff in the lgps", "lgps", "pension_scheme", "lgps", False),
     ("does tupe apply in wales when we go to a cic", "wales", "nation", "wales", False),
-    # A correction may run longer (up to 16 words) and still only re-ask in a new context.
+    # A correction may run longer (up to 20 words) and still only re-ask in a new context.
     ("no sorry i meant that we are actually based in scotland", "scotland", "nation", "scotland", True),
     ("sorry I meant for people like us, we are all based in wales", "wales", "nation", "wales", True),
+    ("no sorry i meant that we are actually based up in scotland, all of us in the team here", "scotland",
+     "nation", "scotland", True),
     # Seventeen words without the correction's form are too many for a follow-up...
     ("and so what if we are in scottish then would it be just the same for us", "scottish", "nation",
      "scotland", False),
@@ -174,6 +176,8 @@ def _ent(text: str, word: str, entity: str, value: str) -> dict:
     ("we're caerphilly county borough, does that make a difference", "caerphilly", "nation", "wales", True),
     ("and my friends team up in aberdeen?", "aberdeen", "nation", "scotland", True),
     ("caller is nhs band 5 if that changes anything", "nhs", "sector", "nhs", True),
+    ("ok her colleague on speaker is council employed not trust, asking same re his pension", "council", "sector",
+     "local_government", True),
     # ...but a place named in a question of its own is a new question.
     ("caller asks about her council tax bill in fife", "fife", "nation", "scotland", False),
     # Possessives and misspelt asides add nothing either (fresh sets six and seven, 2026-11-25).

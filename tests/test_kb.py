@@ -34,10 +34,15 @@ EXPECTED = {
     "unknown_entry__examples.yml": ("kb/examples.yml", "tupe-missing", "entries"),
     "duplicate_example__examples.yml": ("kb/examples.yml", "entries.tupe-sample[1]", ""),
     "clashing_off_topic__examples.yml": ("kb/examples.yml", "off_topic[0]", ""),
-    "unknown_nation_version_target__support.yml": ("kb/support.yml", "support-sample", "nation_versions.wales"),
-    "unknown_nation_in_versions__support.yml": ("kb/support.yml", "support-sample", "nation_versions.cornwall"),
-    "nation_version_elsewhere__support.yml": ("kb/support.yml", "support-sample", "nation_versions.wales"),
+    "unknown_version_target__support.yml": ("kb/support.yml", "support-sample", "versions.wales"),
+    "unknown_value_in_versions__support.yml": ("kb/support.yml", "support-sample", "versions.cornwall"),
+    "version_elsewhere__support.yml": ("kb/support.yml", "support-sample", "versions.wales"),
 }
+
+
+def test_each_context_value_names_one_applies_to_key():
+    """versions are keyed by a bare value (wales, lgps, cic), so no value may be used by two keys."""
+    assert len(kb.CONTEXT_VALUE_KEY) == sum(len(values) for values in kb.APPLIES_TO_VALUES.values())
 
 
 def broken_kb(tmp_path: Path, fault: str) -> Path:

@@ -230,15 +230,15 @@ def test_a_follow_up_stays_in_the_topic_however_many_labels_an_entry_has(real_ma
     assert real_matcher._context_bonus(scotland, ctx, cap=10.0) < 0
 
 
-def test_a_nation_follow_up_gets_the_entry_the_knowledge_base_names_for_that_nation(real_matcher):
+def test_a_follow_up_gets_the_entry_the_knowledge_base_names_for_that_context(real_matcher):
     """The words of "who do we contact first" and of the Welsh support entry share little, so
-    the knowledge base says which entry is its Welsh version (nation_versions); a follow-up that
-    only names the nation gets that entry, and one that asks something new is matched as ever."""
+    the knowledge base says which entry is its Welsh version (versions); a follow-up that only
+    names the nation gets that entry, and one that asks something new is matched as ever."""
     from bot import turn
 
     base = real_matcher.kb
     first = base.entries["support-who-to-contact-first"]
-    assert first.nation_versions["wales"] == "support-wales"
+    assert first.versions["wales"] == "support-wales"
     slots = {"last_query": "whos the best person to get in touch with first about turning our service into a mutual",
              "topic": "support", "last_entry": first.id}
     text = "forgot to say we're swansea council"
@@ -246,7 +246,7 @@ def test_a_nation_follow_up_gets_the_entry_the_knowledge_base_names_for_that_nat
                 {"entity": "sector", "value": "local_government", "start": 28, "end": 35}]
     wales = turn.follow_up(base, text, entities, slots, matcher=real_matcher)
     assert wales.reply.entry_id == "support-wales"
-    assert wales.reply.meta["nation_version_of"] == first.id and wales.reply.meta["band"] == "answer"
+    assert wales.reply.meta["version_of"] == first.id and wales.reply.meta["band"] == "answer"
     assert wales.slots["last_query"] == slots["last_query"]  # the question itself is remembered
     # The Welsh entry names its own versions, so the next nation follows on from it.
     text = "and my friends team up in aberdeen?"
@@ -257,14 +257,22 @@ def test_a_nation_follow_up_gets_the_entry_the_knowledge_base_names_for_that_nat
     text = "and in wales which body registers a co-operative society for us?"
     asked = turn.follow_up(base, text, [{"entity": "nation", "value": "wales", "start": 7, "end": 12}],
                            slots, matcher=real_matcher)
-    assert "nation_version_of" not in asked.reply.meta
+    assert "version_of" not in asked.reply.meta
     # An entry without a version for the nation named keeps the matcher's choice.
     slots = {"last_query": "who can use the community right to challenge", "topic": "eligibility",
              "last_entry": "eligibility-right-to-challenge-who"}
     text = "and in wales?"
     same = turn.follow_up(base, text, [{"entity": "nation", "value": "wales", "start": 7, "end": 12}],
                           slots, matcher=real_matcher)
-    assert "nation_version_of" not in same.reply.meta
+    assert "version_of" not in same.reply.meta
+    # Sectors and schemes too: a sector names its scheme, and both point to the council pension.
+    slots = {"last_query": "caller is community nurse, trust is spinning her team out. does she keep nhs pension",
+             "topic": "pensions", "last_entry": "pensions-nhs-keep-nhsps"}
+    text = "ok her colleague on speaker is council employed not trust, asking same re his pension"
+    start = text.index("council")
+    council = turn.follow_up(base, text, [{"entity": "sector", "value": "local_government", "start": start,
+                                           "end": start + 7}], slots, matcher=real_matcher)
+    assert council.reply.entry_id == "pensions-lgps-keep-council-pension"
 
 
 def test_an_operators_call_note_is_judged_by_the_question_inside_it(real_matcher):
