@@ -184,6 +184,12 @@ def _ent(text: str, word: str, entity: str, value: str) -> dict:
     ("ok but my colleague's team is at Glasgow City Council - does the same apply up there?", "glasgow",
      "nation", "scotland", True),
     ("we're a schools catering service if that makes any diffrence?", "schools", "sector", "schools", True),
+    # Saying it re-asks ("same question") or opening as a correction allows a few words more...
+    ("Different case on my desk now - she's at the DWP. Same question.", "dwp", "sector", "civil_service", True),
+    ("apologies, wrong file open - this one is Flintshire, not Fife", "flintshire", "nation", "wales", True),
+    # ...but not a question of its own.
+    ("same for a cic, and what does the regulator charge to register it these days", "cic", "legal_form", "cic",
+     False),
     # A follow-up question, then statements only: the statements explain, they do not ask...
     ("Same for a CIC? We haven't decided on the form yet.", "cic", "legal_form", "cic", True),
     # ...unless a later sentence asks something itself.
@@ -197,6 +203,18 @@ def test_a_short_message_that_only_names_a_context_is_a_follow_up(text, word, en
     assert only_changes_context(text, [_ent(text, word, entity, value)], slots) is expected
     assert only_changes_context(text, [_ent(text, word, entity, value)], {}) is False
 
+
+
+def test_a_correction_takes_the_last_value_it_names():
+    """"oh sorry i put england, we're fife council so scotland": the old value comes first."""
+    from bot.turn import mentioned
+
+    text = "oh sorry i put england, were fife council so scotland"
+    entities = [_ent(text, "england", "nation", "england"), _ent(text, "scotland", "nation", "scotland")]
+    assert mentioned(entities, text) == {"nation": "scotland"}
+    text = "we're in cardiff, is it the same as the english psr?"
+    entities = [_ent(text, "cardiff", "nation", "wales"), _ent(text, "english", "nation", "england")]
+    assert mentioned(entities, text) == {"nation": "wales"}
 
 
 def test_the_first_nation_named_is_the_one_answered_for_and_remembered(fixture_kb):

@@ -275,6 +275,25 @@ def test_a_follow_up_gets_the_entry_the_knowledge_base_names_for_that_context(re
     assert council.reply.entry_id == "pensions-lgps-keep-council-pension"
 
 
+def test_a_follow_up_that_only_changes_the_context_stays_in_its_topic(real_matcher):
+    """"is it the same rules for us" from school support staff after a TUPE answer re-asks the
+    TUPE question; the schools label alone must not carry it to whether schools can spin out."""
+    from bot import turn
+
+    base = real_matcher.kb
+    slots = {"last_query": "what do the employers have to tell us before the transfer, do they have to consult us",
+             "topic": "tupe", "last_entry": "tupe-inform-consult"}
+    text = "im school support staff at an academy, is it the same rules for us"
+    entities = [_ent_at(text, "school", "sector", "schools"), _ent_at(text, "academy", "sector", "schools")]
+    result = turn.follow_up(base, text, entities, slots, matcher=real_matcher)
+    assert result.reply.entry_id == "tupe-inform-consult"
+
+
+def _ent_at(text: str, word: str, entity: str, value: str) -> dict:
+    start = text.index(word)
+    return {"entity": entity, "value": value, "start": start, "end": start + len(word)}
+
+
 def test_an_operators_call_note_is_judged_by_the_question_inside_it(real_matcher):
     """"caller asks" wrapped round a plain question made the out-of-scope detector decline it
     (0.03 -> 0.87); the caller and the reporting words are left out when judging."""

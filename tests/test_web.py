@@ -14,9 +14,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot import callbacks
+from bot import callbacks, kb
 from bot.web import guard
 from bot.web.server import COOKIE, make_app
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -387,6 +389,19 @@ def test_operator_search_bands_filters_and_card(tmp_path):
         assert (await (await client.get("/operator/api/search", params={"q": "  "})).json())["results"] == []
 
     run_with(FakeRasa(), scenario, tmp_path, credentials=creds())
+
+
+def test_operator_card_lists_the_entry_versions_for_other_contexts():
+    """An operator whose caller turns out to be at the council sees which entry answers then."""
+    from bot.web.operator import card
+
+    base = kb.load(ROOT / "faq")
+    versions = card(base, base.entries["pensions-nhs-keep-nhsps"])["versions"]
+    council = next(v for v in versions if v["id"] == "pensions-lgps-keep-council-pension")
+    assert council["for"] == "Local government or Local Government Pension Scheme"
+    assert council["question"] == base.entries[council["id"]].question
+    assert len({v["id"] for v in versions}) == len(versions)  # one line per entry
+    assert card(base, base.entries["tupe-what-is-tupe"])["versions"] == []
 
 
 def test_operator_queue_shows_requests_and_marks_done(tmp_path):

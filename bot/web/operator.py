@@ -17,7 +17,7 @@ from aiohttp import web
 
 from .. import callbacks, respond, settings
 from .. import kb as kb_module
-from ..kb import APPLIES_TO_VALUES, Entry, KnowledgeBase
+from ..kb import APPLIES_TO_VALUES, CONTEXT_VALUE_KEY, Entry, KnowledgeBase
 from ..match import ANSWER, CLARIFY, SECTOR_SCHEME, UNKNOWN, Context, MatchResult, get_matcher
 from ..operator_log import VERDICTS, OperatorLog
 from ..redact import redact
@@ -101,6 +101,18 @@ def applies_text(entry: Entry) -> str:
     return "; ".join(parts) or "Everyone (no limits set)"
 
 
+def versions_list(kb: KnowledgeBase, entry: Entry) -> list[dict[str, str]]:
+    """The entry's versions for other contexts, one line per entry ("NHS or NHS Pension Scheme"),
+    so an operator whose caller turns out to be in Wales or at the council can switch answers."""
+    named: dict[str, list[str]] = {}
+    for value, target in entry.versions.items():
+        if target in kb.entries:
+            key = CONTEXT_VALUE_KEY[value]
+            named.setdefault(target, []).append(LABELS.get(key, {}).get(value, value.replace("_", " ")))
+    return [{"for": " or ".join(labels), "id": target, "question": kb.entries[target].question}
+            for target, labels in named.items()]
+
+
 def card(kb: KnowledgeBase, entry: Entry, today: dt.date | None = None) -> dict[str, Any]:
     """Everything the operator reads aloud or passes on, for one entry."""
     today = today or dt.date.today()
@@ -109,7 +121,7 @@ def card(kb: KnowledgeBase, entry: Entry, today: dt.date | None = None) -> dict[
         "say": entry.script.say, "ask": list(entry.script.ask),
         "referrals": [respond.referral_card(kb.organisations[o]) for o in entry.refer if o in kb.organisations],
         "sources": [{"title": s.title, "url": s.url, "date": s.date} for s in entry.sources],
-        "applies_to": applies_text(entry), "owner": entry.owner,
+        "applies_to": applies_text(entry), "versions": versions_list(kb, entry), "owner": entry.owner,
         "last_reviewed": entry.last_reviewed.isoformat(), "last_reviewed_text": _date(entry.last_reviewed),
         "review_due": entry.review_due.isoformat(), "review_due_text": _date(entry.review_due),
         "overdue": entry.review_due < today,

@@ -57,8 +57,9 @@ def test_operator_search_card_verdicts_and_shortcuts(new_page, stack):
     assert all(t in ("Possible match", "Less likely") for t in results.locator(".govuk-tag").all_inner_texts()[1:])
     card = page.locator(".app-script-card")
     text = card.inner_text()
-    for label in ("Say", "Ask the caller", "Refer to", "Sources", "Last reviewed", "Review due"):
+    for label in ("Say", "Ask the caller", "Refer to", "Sources", "Last reviewed", "Review due", "Other versions"):
         assert label in text, label
+    assert "Local government or Local Government Pension Scheme: " in text  # the council pension's entry
     assert "pension" in card.locator("#card-heading").inner_text().lower()
     assert card.locator("a[href^='http']").count() >= 1
     check(page, "operator-search")

@@ -200,6 +200,14 @@
     });
     row(dl, "Sources", src);
     row(dl, "Applies to", c.applies_to);
+    if (c.versions && c.versions.length) {
+      // The same question's entry for another nation, sector or scheme: search for it by its words.
+      var other = el("ul", "govuk-list");
+      c.versions.forEach(function (v) {
+        other.appendChild(el("li", null, v["for"] + ": " + v.question + " (" + v.id + ")"));
+      });
+      row(dl, "Other versions", other);
+    }
     row(dl, "Last reviewed", c.last_reviewed_text);
     var due = el("span", null, c.review_due_text + " ");
     if (c.overdue) due.appendChild(el("strong", "govuk-tag govuk-tag--red", "Overdue"));
