@@ -12,7 +12,7 @@ from typing import Any, Iterable, Mapping
 from rapidfuzz import fuzz, process
 
 from . import bodies, guard, handoff, jurisdiction, personal, respond, settings
-from .kb import TOPICS, Entry, KnowledgeBase
+from .kb import CONTEXT_VALUE_KEY, TOPICS, Entry, KnowledgeBase
 from .match import ANSWER, SECTOR_SCHEME, Candidate, Context, Matcher, Weights, band_for, get_matcher
 from .text import STOPWORDS
 
@@ -50,12 +50,16 @@ _CORRECTION = re.compile(
 # open - this one is Flintshire, not Fife") may carry a few words of explanation, unless it asks
 # something new. Up to 4 (2 / 3 / 4 / 5 gave the eighth author's set 29 each and the ninth's
 # 33 / 34 / 35 / 35 of 40 when first added; the tuning dialogues 246 of 259 each).
-_REASKED = re.compile(r"\bsame\b")
+_REASKED = re.compile(r"\bsame\b(?!\s+(?:time|day|moment|week|month|year)\b)")
 _CORRECTION_OPENER = re.compile(
     r"^\W*(?:(?:oh|ah|hang on|wait|ok|okay)\W+)?"
-    r"(?:sorry|soz|apologies|correction|oops|my mistake|scratch that|actually|no)\b")
+    r"(?:sorry|soz|apologies|correction|oops|my mistake|scratch that|actually)\b")
 REASKED_EXTRA_WORDS = 4
 _ASKS_ANEW = frozenset("how what whats when where who whos why which".split())  # "same for a cic, how long ..."
+# ...or a yes/no question of its own: a clause opening "can / do / is ..." without "same" in it
+# ("sorry, do nhs staff need a ballot?"; but "is it the same rules for us" re-asks).
+_CLAUSE = re.compile(r"[,.;:?!]+|\s-+\s")
+_FILLERS = frozenset("sorry soz apologies oh ah ok okay so and but well actually correction oops".split())
 _CONTEXT_ONLY_WORDS = frozenset(
     """too either same apply applies applied sorry meant mean said should have actually instead
     case rules rule work works true also both members member people workers employees
@@ -78,10 +82,11 @@ _CONTEXT_ONLY_WORDS = frozenset(
     # The rest of a place's or body's name: "glasgow city council", "caerphilly county borough".
     """ city county borough district trust trusts""".split())
 _WORD = re.compile(r"[a-z0-9']+")
-# Misspelt aside words ("diffrence", "colleage"): long words only, and close (ratio 88 of 100).
+# Misspelt aside words ("diffrence", "colleage"): long words only, and close (ratio 90 of 100).
 _TYPO_MIN_LETTERS = 6
-_TYPO_SIMILARITY = 88
+_TYPO_SIMILARITY = 90  # "colleges" is not "colleagues", nor "employers" "employees" (89)
 _LONG_CONTEXT_ONLY_WORDS = sorted(w for w in _CONTEXT_ONLY_WORDS if len(w) >= _TYPO_MIN_LETTERS)
+EXPLANATION_MAX_WORDS = 12  # "We haven't decided on the form yet." is 7
 _FIRST_QUESTION = re.compile(r"[^?]*\?")
 _SENTENCE = re.compile(r"(?<=[.!;])\s+|\n+")
 _QUESTION_WORDS = frozenset(
@@ -123,13 +128,14 @@ def negated(text: str, entity: Mapping[str, Any]) -> bool:
     return isinstance(start, int) and bool(_NEGATED.search(text[:start].lower()))
 
 
-def mentioned(entities: Iterable[Mapping[str, Any]] | None, text: str = "") -> dict[str, str]:
+def mentioned(entities: Iterable[Mapping[str, Any]] | None, text: str = "", follow_up: bool = False) -> dict[str, str]:
     """Context values the user named in this message: the first value per entity type that the
-    message does not deny (the last in a correction: "oh sorry i put england, we're fife council
-    so scotland"), except that an employer named with social care wins over it."""
+    message does not deny (in a follow-up that corrects without "meant", the last: "oh sorry i
+    put england, we're fife council so scotland"), except that an employer named with social
+    care wins over it."""
     out: dict[str, str] = {}
     lowered = text.lower()
-    correcting = bool(_CORRECTION.match(lowered) or _CORRECTION_OPENER.match(lowered))
+    correcting = follow_up and bool(_CORRECTION_OPENER.match(lowered)) and not _CORRECTION.match(lowered)
     for ent in reversed(list(entities or ())) if correcting else entities or ():
         name, value = ent.get("entity"), ent.get("value")
         if name in CONTEXT_SLOTS and isinstance(value, str) and not negated(text, ent):
@@ -140,8 +146,9 @@ def mentioned(entities: Iterable[Mapping[str, Any]] | None, text: str = "") -> d
     return out
 
 
-def _context(entities: Iterable[Mapping[str, Any]] | None, slots: Mapping[str, Any], text: str = "") -> Context:
-    said = mentioned(entities, text)
+def _context(entities: Iterable[Mapping[str, Any]] | None, slots: Mapping[str, Any], text: str = "",
+             follow_up: bool = False) -> Context:
+    said = mentioned(entities, text, follow_up)
     denied = frozenset(str(e.get("entity")) for e in entities or ()
                        if e.get("entity") in CONTEXT_SLOTS and negated(text, e)) - set(said)
     remembered = {k: slots[k] for k in CONTEXT_SLOTS
@@ -157,6 +164,12 @@ def only_changes_context(text: str, entities: Iterable[Mapping[str, Any]] | None
     return _names_only_context(text, entities) or _asks_then_explains(text, entities)
 
 
+def _offset(entity: Mapping[str, Any], key: str) -> int:
+    """An entity's start or end, 0 when a caller left it out or set it to None."""
+    value = entity.get(key)
+    return value if isinstance(value, int) else 0
+
+
 def _names_only_context(text: str, entities: Iterable[Mapping[str, Any]] | None) -> bool:
     """Short, names a context, and at most one other word that says anything."""
     words = _WORD.findall(text.lower())
@@ -164,11 +177,21 @@ def _names_only_context(text: str, entities: Iterable[Mapping[str, Any]] | None)
     limit = CORRECTION_MAX_WORDS if _CORRECTION.match(text.lower()) else FOLLOW_UP_MAX_WORDS
     if not words or len(words) > limit or not context:
         return False
-    named = {w for e in context for w in _WORD.findall(text[int(e.get("start", 0)):int(e.get("end", 0))].lower())}
+    named = {w for e in context for w in _WORD.findall(text[_offset(e, "start"):_offset(e, "end")].lower())}
     lowered = text.lower()
-    explains = (_REASKED.search(lowered) or _CORRECTION_OPENER.match(lowered)) and not _ASKS_ANEW.intersection(words)
+    explains = ((_REASKED.search(lowered) or _CORRECTION_OPENER.match(lowered))
+                and not _ASKS_ANEW.intersection(words) and not _asks_yes_or_no(lowered))
     extra = REASKED_EXTRA_WORDS if explains else 1
     return len([w for w in words if w not in named and not _context_only(w)]) <= extra
+
+
+def _asks_yes_or_no(lowered: str) -> bool:
+    """Whether a clause of the message is a yes/no question of its own (not a re-ask with "same")."""
+    for clause in _CLAUSE.split(lowered):
+        opening = [w for w in _WORD.findall(clause)[:3] if w not in _FILLERS][:1]
+        if opening and opening[0] in _QUESTION_WORDS and not _REASKED.search(clause):
+            return True
+    return False
 
 
 def _context_only(word: str) -> bool:
@@ -189,10 +212,12 @@ def _asks_then_explains(text: str, entities: Iterable[Mapping[str, Any]] | None)
     if not first or first.end() >= len(text.rstrip()):
         return False
     after = text[first.end():]
+    if len(_WORD.findall(after)) > EXPLANATION_MAX_WORDS:
+        return False
     openers = {(_WORD.findall(sentence.lower()) or [""])[0] for sentence in _SENTENCE.split(after)}
     if "?" in after or openers & _QUESTION_WORDS:
         return False
-    inside = [e for e in entities or () if int(e.get("end", 0)) <= first.end()]
+    inside = [e for e in entities or () if _offset(e, "end") <= first.end()]
     return _names_only_context(text[:first.end()], inside)
 
 
@@ -209,8 +234,10 @@ def _finish(kb: KnowledgeBase, result, ctx: Context, query: str, intent: str) ->
     if reply.entry_id:
         entry = kb.entries[reply.entry_id]
         slots.update({"last_entry": entry.id, "topic": entry.topic, "offered": None})
-    elif result.band == "clarify":
-        slots["offered"] = [c.id for c in result.options()]
+    else:  # no entry answers last_query, so no version of one may be given for it later
+        slots["last_entry"] = None
+        if result.band == "clarify":
+            slots["offered"] = [c.id for c in result.options()]
     return TurnResult(reply, slots)
 
 
@@ -266,7 +293,7 @@ def question(
     if strict and result.band == "clarify":
         reply = respond.dont_know(kb, result, reason=intent or "nlu_fallback")
         reply.meta.update({"intent": intent, "query": text[:200]})
-        return TurnResult(reply, {"last_query": text[:500]})
+        return TurnResult(reply, {"last_query": text[:500], "last_entry": None})
     return _finish(kb, result, ctx, text, intent)
 
 
@@ -316,7 +343,7 @@ def follow_up(
     if guard.is_manipulation(text):
         return TurnResult(respond.decline(kb, "manipulation"))
     matcher = matcher or get_matcher(kb)
-    ctx = _context(entities, slots, text)
+    ctx = _context(entities, slots, text, follow_up=True)
     topic = slots.get("topic")
     # A follow-up nearly always stays in the topic just answered ("and for the LGPS?").
     priors = {topic: FOLLOW_UP_TOPIC_WEIGHT} if isinstance(topic, str) else topic_probs(ranking)
@@ -332,7 +359,9 @@ def follow_up(
         # school support staff" after a TUPE answer is not whether schools can spin out.
         same_topic = tuple(c for c in result.candidates if c.entry.topic == last.topic)
         if same_topic and same_topic[0] is not result.candidates[0]:
-            result = replace(result, candidates=same_topic, band=band_for(same_topic))
+            others = tuple(c for c in result.candidates if c.entry.topic != last.topic)
+            result = replace(result, candidates=same_topic + others,
+                             band=band_for(same_topic, result.known_share))
     if version is not None:
         # The knowledge base names the last answer's own entry for this context: that is the
         # question re-asked there, whatever the words of the two questions share.
@@ -359,7 +388,20 @@ def _version(kb: KnowledgeBase, slots: Mapping[str, Any], ctx: Context) -> Entry
     if ctx.mentioned.get("sector") in SECTOR_SCHEME and "pension_scheme" not in ctx.mentioned:
         named.add(SECTOR_SCHEME[ctx.mentioned["sector"]])
     targets = {entry.versions[value] for value in named if value in entry.versions}
-    return kb.entries.get(targets.pop()) if len(targets) == 1 else None
+    target = kb.entries.get(targets.pop()) if len(targets) == 1 else None
+    # ...and only if it fits everything else named, and the nation remembered: council staff in
+    # Scotland after the NHS pension are not answered with the England-and-Wales LGPS entry.
+    nation = ctx.remembered.get("nation")
+    fits = named | ({nation} if isinstance(nation, str) else set())
+    if target is None or any(_excludes(target, value) for value in fits):
+        return None
+    return target
+
+
+def _excludes(entry: Entry, value: str) -> bool:
+    """Whether the entry is limited to other values of the value's kind (nation, sector...)."""
+    allowed = entry.applies_to.get(CONTEXT_VALUE_KEY.get(value, ""))
+    return bool(allowed) and value not in allowed
 
 
 def choose(kb: KnowledgeBase, entry_id: str | None, slots: Mapping[str, Any] | None = None) -> TurnResult:

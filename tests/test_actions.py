@@ -187,9 +187,13 @@ def _ent(text: str, word: str, entity: str, value: str) -> dict:
     # Saying it re-asks ("same question") or opening as a correction allows a few words more...
     ("Different case on my desk now - she's at the DWP. Same question.", "dwp", "sector", "civil_service", True),
     ("apologies, wrong file open - this one is Flintshire, not Fife", "flintshire", "nation", "wales", True),
-    # ...but not a question of its own.
+    # ...but not a question of its own, wh- or yes/no, nor "the same time".
     ("same for a cic, and what does the regulator charge to register it these days", "cic", "legal_form", "cic",
      False),
+    ("actually can a cic pay dividends to its members?", "cic", "legal_form", "cic", False),
+    ("can we transfer and register at the same time in wales?", "wales", "nation", "wales", False),
+    ("same for wales? tell me the bond amount and the exit debt figures for our fund please.", "wales", "nation",
+     "wales", False),
     # A follow-up question, then statements only: the statements explain, they do not ask...
     ("Same for a CIC? We haven't decided on the form yet.", "cic", "legal_form", "cic", True),
     # ...unless a later sentence asks something itself.
@@ -206,15 +210,20 @@ def test_a_short_message_that_only_names_a_context_is_a_follow_up(text, word, en
 
 
 def test_a_correction_takes_the_last_value_it_names():
-    """"oh sorry i put england, we're fife council so scotland": the old value comes first."""
+    """"oh sorry i put england, we're fife council so scotland": in a follow-up that corrects, the
+    old value comes first; a fresh question, and a correction that says what it meant, keep the first."""
     from bot.turn import mentioned
 
     text = "oh sorry i put england, were fife council so scotland"
     entities = [_ent(text, "england", "nation", "england"), _ent(text, "scotland", "nation", "scotland")]
-    assert mentioned(entities, text) == {"nation": "scotland"}
+    assert mentioned(entities, text, follow_up=True) == {"nation": "scotland"}
+    assert mentioned(entities, text) == {"nation": "england"}
+    text = "sorry i meant wales, i typed england by mistake"
+    entities = [_ent(text, "wales", "nation", "wales"), _ent(text, "england", "nation", "england")]
+    assert mentioned(entities, text, follow_up=True) == {"nation": "wales"}
     text = "we're in cardiff, is it the same as the english psr?"
     entities = [_ent(text, "cardiff", "nation", "wales"), _ent(text, "english", "nation", "england")]
-    assert mentioned(entities, text) == {"nation": "wales"}
+    assert mentioned(entities, text, follow_up=True) == {"nation": "wales"}
 
 
 def test_the_first_nation_named_is_the_one_answered_for_and_remembered(fixture_kb):

@@ -273,6 +273,17 @@ def test_a_follow_up_gets_the_entry_the_knowledge_base_names_for_that_context(re
     council = turn.follow_up(base, text, [{"entity": "sector", "value": "local_government", "start": start,
                                            "end": start + 7}], slots, matcher=real_matcher)
     assert council.reply.entry_id == "pensions-lgps-keep-council-pension"
+    # A version limited to elsewhere is not forced: council staff in Scotland are not answered
+    # with the England-and-Wales LGPS entry because the NHS pension names it for the council.
+    text = "ok her colleague is at glasgow city council, asking same re his pension"
+    scots = turn.follow_up(base, text, [_ent_at(text, "council", "sector", "local_government"),
+                                        _ent_at(text, "glasgow", "nation", "scotland")], slots, matcher=real_matcher)
+    assert "version_of" not in scots.reply.meta
+    assert scots.reply.entry_id != "pensions-lgps-keep-council-pension"
+    # A question answered with no entry leaves none to give a version of later.
+    unanswered = turn.question(base, "pension", slots=slots, matcher=real_matcher)
+    assert unanswered.reply.entry_id is None and "last_entry" in unanswered.slots
+    assert unanswered.slots["last_entry"] is None
 
 
 def test_a_follow_up_that_only_changes_the_context_stays_in_its_topic(real_matcher):
