@@ -56,6 +56,7 @@ _CORRECTION_OPENER = re.compile(
     r"(?:sorry|soz|apologies|correction|oops|my mistake|scratch that|actually)\b")
 REASKED_EXTRA_WORDS = 4
 _ASKS_ANEW = frozenset("how what whats when where who whos why which".split())  # "same for a cic, how long ..."
+_YES_NO_OPENERS = frozenset("can could do does did is are was will would should must may shall".split())
 # ...or a yes/no question of its own: a clause opening "can / do / is ..." without "same" in it
 # ("sorry, do nhs staff need a ballot?"; but "is it the same rules for us" re-asks).
 _CLAUSE = re.compile(r"[,.;:?!]+|\s-+\s")
@@ -89,9 +90,7 @@ _LONG_CONTEXT_ONLY_WORDS = sorted(w for w in _CONTEXT_ONLY_WORDS if len(w) >= _T
 EXPLANATION_MAX_WORDS = 12  # "We haven't decided on the form yet." is 7
 _FIRST_QUESTION = re.compile(r"[^?]*\?")
 _SENTENCE = re.compile(r"(?<=[.!;])\s+|\n+")
-_QUESTION_WORDS = frozenset(
-    """how what whats when where who whos why which can could do does did is are was will would
-    should must may shall""".split())
+_QUESTION_WORDS = _ASKS_ANEW | _YES_NO_OPENERS
 # "not", "no longer", "isn't", "rather than", "instead of", then at most an article or preposition.
 _NEGATED = re.compile(
     r"\b(?:not|no longer|never|isn'?t|aren'?t|wasn'?t|weren'?t|rather than|instead of)\s+"
@@ -189,7 +188,7 @@ def _asks_yes_or_no(lowered: str) -> bool:
     """Whether a clause of the message is a yes/no question of its own (not a re-ask with "same")."""
     for clause in _CLAUSE.split(lowered):
         opening = [w for w in _WORD.findall(clause)[:3] if w not in _FILLERS][:1]
-        if opening and opening[0] in _QUESTION_WORDS and not _REASKED.search(clause):
+        if opening and opening[0] in _YES_NO_OPENERS and not _REASKED.search(clause):
             return True
     return False
 
@@ -352,8 +351,8 @@ def follow_up(
                            context_cap=FOLLOW_UP_CONTEXT_CAP,
                            use_semantic=False, use_examples=False)
     reasked = only_changes_context(text, entities, slots)
-    version = _version(kb, slots, ctx) if reasked else None
     last = kb.entries.get(slots.get("last_entry")) if isinstance(slots.get("last_entry"), str) else None
+    version = _version(kb, last, ctx) if reasked else None
     if version is None and reasked and last is not None:
         # The same question in a new context stays in its topic: "is it the same rules for us? im
         # school support staff" after a TUPE answer is not whether schools can spin out.
@@ -377,11 +376,9 @@ def follow_up(
     return turn
 
 
-def _version(kb: KnowledgeBase, slots: Mapping[str, Any], ctx: Context) -> Entry | None:
-    """The entry the last answer names as its version for the context this message names
-    (a sector also names its pension scheme); none when the values named point to two."""
-    last = slots.get("last_entry")
-    entry = kb.entries.get(last) if isinstance(last, str) else None
+def _version(kb: KnowledgeBase, entry: Entry | None, ctx: Context) -> Entry | None:
+    """The entry the last answer (``entry``) names as its version for the context this message
+    names (a sector also names its pension scheme); none when the values named point to two."""
     if entry is None or not entry.versions:
         return None
     named = set(ctx.mentioned.values())
