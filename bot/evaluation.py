@@ -171,6 +171,7 @@ class Dialogue:
 
 
 DIALOGUE_OUTCOMES = ("declined", "handoff", "greet", "thanks", "goodbye", "any")
+THANKED = frozenset({"thanks", "feedback_helpful"})  # the intents whose replies close a thank-you
 
 
 def load_dialogues(path: Path) -> list[Dialogue]:
@@ -192,6 +193,11 @@ def turn_ok(expect: str, outcome: Outcome) -> bool:
         return outcome.kind in NOT_ANSWERED
     if expect == "handoff":
         return outcome.kind == "handoff" or outcome.intent == "human_handoff"
-    if expect in ("greet", "thanks", "goodbye"):
+    if expect == "thanks":
+        # "thanks, that's really helpful" is thanks and praise at once: the feedback reply
+        # ("Thanks for letting us know. What else would you like to ask?") closes it as well
+        # as the thanks reply does, and logs the praise for reviewers.
+        return outcome.intent in THANKED
+    if expect in ("greet", "goodbye"):
         return outcome.intent == expect
     return outcome.kind == "answer" and outcome.entry_id == expect

@@ -18,6 +18,7 @@ from .text import STOPWORDS
 
 CONTEXT_SLOTS = ("sector", "pension_scheme", "nation", "legal_form")
 SERVICE_SECTOR = "social_care"  # run by councils, the NHS or independent providers
+SERVICE_RUNNERS = frozenset({"local_government", "nhs"})  # the public employers of social care staff
 # In a follow-up the newly named context is the whole point of the message: it must outweigh
 # the previous question's own strong match (scores run past 100 before they are capped).
 FOLLOW_UP_CONTEXT_STRENGTH = 4.0
@@ -95,6 +96,18 @@ _QUESTION_WORDS = _ASKS_ANEW | _YES_NO_OPENERS
 _NEGATED = re.compile(
     r"\b(?:not|no longer|never|isn'?t|aren'?t|wasn'?t|weren'?t|rather than|instead of)\s+"
     r"(?:(?:a|an|the|in|at|for|from|with|on|part of|under)\s+)?$")
+
+
+# A longer message that re-asks the last question in another context says so: "how about for a
+# Welsh council, which kinds of organisation are allowed to run those services there?", "sorry
+# got that wrong, we're an NHS trust team not civil servants, who do we go to", "the shadow board
+# has just switched to a CIC, who do we deal with for that instead?". With such a sign, and a
+# version of the last answer for the context it names (faq `versions`), that version answers,
+# unless the message alone clearly asks something else (see _re_asked_version).
+_REFERS_BACK = re.compile(r"^\W*(?:(?:and|ok|okay|so|right)\W+)?(?:how|what)\s+about\b|\binstead\b")
+# The message's own match must not clearly point elsewhere: the version is among its top five,
+# or its best match is weak (below this score, a fair answer but not a clear question of its own).
+REFERS_BACK_CLEAR_SCORE = 100.0
 
 
 @dataclass
@@ -220,6 +233,24 @@ def _asks_then_explains(text: str, entities: Iterable[Mapping[str, Any]] | None)
     return _names_only_context(text[:first.end()], inside)
 
 
+def _re_asked_version(kb: KnowledgeBase, text: str, ctx: Context, slots: Mapping[str, Any],
+                       result) -> Entry | None:
+    """The last answer's version for the context this message names, when the message says it
+    re-asks (a "how about" opener, "instead", a correction's opener, a context it denies) and
+    its own best match does not clearly point elsewhere; otherwise None."""
+    lowered = text.lower()
+    says_so = bool(_REFERS_BACK.search(lowered) or _CORRECTION_OPENER.match(lowered)
+                   or _CORRECTION.match(lowered) or ctx.denied)
+    last = kb.entries.get(slots.get("last_entry")) if says_so and isinstance(slots.get("last_entry"), str) else None
+    version = _version(kb, last, ctx)
+    if version is None or version.id == (last.id if last else None):
+        return None
+    top = result.candidates[0].score if result.candidates else 0.0
+    if any(c.id == version.id for c in result.candidates) or top < REFERS_BACK_CLEAR_SCORE:
+        return version
+    return None
+
+
 def _nation(ctx: Context) -> str | None:
     return ctx.mentioned.get("nation") or ctx.remembered.get("nation")
 
@@ -289,6 +320,8 @@ def question(
     matcher = matcher or get_matcher(kb)
     ctx = _context(entities, slots, text)
     result = matcher.match(text, topic_probs(ranking), ctx)
+    if _re_asked_version(kb, text, ctx, slots, result) is not None:
+        return follow_up(kb, text, entities, slots, ranking, matcher, refers_back=True)
     if strict and result.band == "clarify":
         reply = respond.dont_know(kb, result, reason=intent or "nlu_fallback")
         reply.meta.update({"intent": intent, "query": text[:200]})
@@ -333,8 +366,10 @@ def follow_up(
     slots: Mapping[str, Any] | None = None,
     ranking: Iterable[Mapping[str, Any]] | None = None,
     matcher: Matcher | None = None,
+    refers_back: bool = False,
 ) -> TurnResult:
-    """"What about council staff?": the previous question again, in the newly named context."""
+    """"What about council staff?": the previous question again, in the newly named context.
+    ``refers_back``: a longer message already found to re-ask it (question(), _re_asked_version)."""
     slots = slots or {}
     previous = slots.get("last_query")
     if not isinstance(previous, str) or not previous.strip():
@@ -350,7 +385,7 @@ def follow_up(
     result = matcher.match(f"{previous} {text}", priors, ctx, context_strength=FOLLOW_UP_CONTEXT_STRENGTH,
                            context_cap=FOLLOW_UP_CONTEXT_CAP,
                            use_semantic=False, use_examples=False)
-    reasked = only_changes_context(text, entities, slots)
+    reasked = refers_back or only_changes_context(text, entities, slots)
     last = kb.entries.get(slots.get("last_entry")) if isinstance(slots.get("last_entry"), str) else None
     version = _version(kb, last, ctx) if reasked else None
     if version is None and reasked and last is not None:
@@ -396,8 +431,12 @@ def _version(kb: KnowledgeBase, entry: Entry | None, ctx: Context) -> Entry | No
 
 
 def _excludes(entry: Entry, value: str) -> bool:
-    """Whether the entry is limited to other values of the value's kind (nation, sector...)."""
+    """Whether the entry is limited to other values of the value's kind (nation, sector...). An
+    entry about social care fits the council or NHS body that runs the service ("a Welsh
+    council" and children's social care in Wales)."""
     allowed = entry.applies_to.get(CONTEXT_VALUE_KEY.get(value, ""))
+    if allowed and SERVICE_SECTOR in allowed and value in SERVICE_RUNNERS:
+        return False
     return bool(allowed) and value not in allowed
 
 

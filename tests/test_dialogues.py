@@ -12,11 +12,11 @@ from bot.evaluation import DIALOGUE_OUTCOMES, load_dialogues, outcome_of, turn_o
 ROOT = Path(__file__).resolve().parent.parent
 DIALOGUES = Path(__file__).parent / "eval" / "dialogues.yml"
 HELDOUT = Path(__file__).parent / "eval" / "dialogues_heldout.yml"
-# Issue 4 gate: at least 90% of dialogues fully right (measured 2026-11-25: 314/339, 92.6%, with the eighth and ninth authors' 80).
+# Issue 4 gate: at least 90% of dialogues fully right (measured 2026-11-25: 356/379, 93.9%, with the tenth author's 40).
 FULLY_RIGHT_FLOOR = 0.90
-# The held-out set is only reported; its floor catches regressions (33/40, then 35/40, then 36/40, 90.0%,
-# on 2026-11-25), one dialogue below the last figure.
-HELDOUT_FLOOR = 0.875
+# The held-out set is only reported; its floor catches regressions (33/40, then 35/40, 36/40, and 38/40,
+# 95.0%, on 2026-11-25), one dialogue below the last figure.
+HELDOUT_FLOOR = 0.925
 
 
 @pytest.mark.parametrize("path", [DIALOGUES, HELDOUT], ids=["tune", "heldout"])
@@ -26,6 +26,18 @@ def test_dialogues_are_well_formed(path):
     assert len(dialogues) >= 40
     bad = [e for d in dialogues for _, e in d.turns if e not in base.entries and e not in DIALOGUE_OUTCOMES]
     assert not bad, bad
+
+
+def test_thanks_is_closed_by_the_thanks_or_the_praise_reply():
+    """A thank-you that also praises ("thanks, that's really helpful") may get the feedback
+    acknowledgement; a complaint, or an answer, never counts as closing a thank-you."""
+    from bot.evaluation import Outcome
+
+    assert turn_ok("thanks", Outcome("none", None, [], "thanks"))
+    assert turn_ok("thanks", Outcome("none", None, [], "feedback_helpful"))
+    assert not turn_ok("thanks", Outcome("none", None, [], "feedback_not_helpful"))
+    assert not turn_ok("thanks", Outcome("answer", "pensions-a", ["pensions-a"], "ask_pensions"))
+    assert not turn_ok("greet", Outcome("none", None, [], "feedback_helpful"))
 
 
 @pytest.mark.parametrize("path, floor", [(DIALOGUES, FULLY_RIGHT_FLOOR), (HELDOUT, HELDOUT_FLOOR)],

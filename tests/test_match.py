@@ -300,6 +300,45 @@ def test_a_follow_up_that_only_changes_the_context_stays_in_its_topic(real_match
     assert result.reply.entry_id == "tupe-inform-consult"
 
 
+def test_a_longer_message_that_says_it_re_asks_gets_the_version(real_matcher):
+    """Past the follow-up word limits, a message that says it re-asks ("how about", "instead", a
+    correction, a context denied) gets the last answer's version for the context it names,
+    unless its own words clearly ask something else."""
+    from bot import turn
+
+    base = real_matcher.kb
+    slots = {"last_query": "We're leaning towards a co-operative society. Which body actually registers it?",
+             "topic": "support", "last_entry": "support-society-registration", "legal_form": "co_operative"}
+    text = "hang on, the shadow board has just switched to a CIC, who do we deal with for that instead?"
+    cic = turn.question(base, text, entities=[_ent_at(text, "CIC", "legal_form", "cic")], slots=slots,
+                        intent="ask_support", matcher=real_matcher)
+    assert cic.reply.entry_id == "support-cic-registration"
+    assert cic.reply.meta["version_of"] == "support-society-registration"
+    # Without a sign that it re-asks, the same words are a new question matched as ever.
+    plain = "the shadow board has just switched to a CIC, who do we deal with for that?"
+    new = turn.question(base, plain, entities=[_ent_at(plain, "CIC", "legal_form", "cic")], slots=slots,
+                        intent="ask_support", matcher=real_matcher)
+    assert "version_of" not in new.reply.meta
+    # A sign, but a clear question of its own elsewhere: not re-asked.
+    slots = {"last_query": "can i keep my nhs pension if our team spins out", "topic": "pensions",
+             "last_entry": "pensions-nhs-keep-nhsps", "sector": "nhs"}
+    text = "what about the TUPE consultation rules for council staff, how long must it last?"
+    tupe = turn.question(base, text, entities=[_ent_at(text, "council", "sector", "local_government")],
+                         slots=slots, intent="ask_tupe", matcher=real_matcher)
+    assert tupe.reply.entry_id != "pensions-lgps-keep-council-pension"
+    assert tupe.reply.entry_id.startswith("tupe-")
+    # Children's social care in Wales is a council's service: "a Welsh council" does not rule out
+    # the Welsh entry, which is limited to the social care sector.
+    slots = {"last_query": "Could a staff mutual take over children's social care functions from an English council?",
+             "topic": "governance", "last_entry": "governance-childrens-social-care-england",
+             "sector": "local_government", "nation": "england"}
+    text = "How about for a Welsh council, which kinds of organisation are allowed to run those services there?"
+    wales = turn.question(base, text, entities=[_ent_at(text, "Welsh", "nation", "wales"),
+                                                _ent_at(text, "council", "sector", "local_government")],
+                          slots=slots, intent="ask_eligibility", matcher=real_matcher)
+    assert wales.reply.entry_id == "governance-wales-restricted-childrens-services"
+
+
 def _ent_at(text: str, word: str, entity: str, value: str) -> dict:
     start = text.index(word)
     return {"entity": entity, "value": value, "start": start, "end": start + len(word)}
