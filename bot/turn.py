@@ -73,9 +73,10 @@ _CONTEXT_ONLY_WORDS = frozenset(
     mentioned wants forgot say now btw tbh way last one q lol correction mistake muddled speaker re
     employed"""
     # Whether the context matters: "if that helps", "does that make a difference", "would a
-    # government department be different", "same question", "for context".
+    # government department be different", "same question", "for context", "would any of that
+    # be different for council staff rather than NHS staff".
     """ helps matters matter change changes difference make makes different differently differ
-    question context apologies wrong tho though thing things stuff own"""
+    question context apologies wrong tho though thing things stuff own rather than"""
     # How many: "and the two nhs physios?", "a handful coming over from a govt agency".
     """ two three four five six seven eight nine ten few couple handful dozen"""
     # Whose situation it is: "her colleague", "my friend's team", "he's in", "nhs band 5".

@@ -194,6 +194,10 @@ def _ent(text: str, word: str, entity: str, value: str) -> dict:
     ("can we transfer and register at the same time in wales?", "wales", "nation", "wales", False),
     ("same for wales? tell me the bond amount and the exit debt figures for our fund please.", "wales", "nation",
      "wales", False),
+    # "Rather than" only contrasts the new context with the old (the tenth author's set).
+    ("would any of that be different for council staff rather than nhs staff?", "council", "sector",
+     "local_government", True),
+    ("would a cic rather than a co-op need a different bank account?", "cic", "legal_form", "cic", False),
     # A follow-up question, then statements only: the statements explain, they do not ask...
     ("Same for a CIC? We haven't decided on the form yet.", "cic", "legal_form", "cic", True),
     # ...unless a later sentence asks something itself.
