@@ -235,19 +235,22 @@ def _asks_then_explains(text: str, entities: Iterable[Mapping[str, Any]] | None)
 
 
 def _re_asked_version(kb: KnowledgeBase, text: str, ctx: Context, slots: Mapping[str, Any],
-                       result) -> Entry | None:
+                      result, off_topic: bool = False) -> Entry | None:
     """The last answer's version for the context this message names, when the message says it
     re-asks (a "how about" opener, "instead", a correction's opener, a context it denies) and
-    its own best match does not clearly point elsewhere; otherwise None."""
+    its own best match does not clearly point elsewhere, and the out-of-scope detector does not
+    decline it; otherwise None. For a message the NLU calls off topic the version must be among
+    the message's own best matches."""
     lowered = text.lower()
     says_so = bool(_REFERS_BACK.search(lowered) or _CORRECTION_OPENER.match(lowered)
                    or _CORRECTION.match(lowered) or ctx.denied)
     last = kb.entries.get(slots.get("last_entry")) if says_so and isinstance(slots.get("last_entry"), str) else None
     version = _version(kb, last, ctx)
-    if version is None or version.id == (last.id if last else None):
+    # ...and never for what the out-of-scope detector declines ("how about scotland, who won the football").
+    if version is None or version.id == (last.id if last else None) or result.out_of_scope >= settings.OOS_PROBABILITY:
         return None
     top = result.candidates[0].score if result.candidates else 0.0
-    if any(c.id == version.id for c in result.candidates) or top < REFERS_BACK_CLEAR_SCORE:
+    if any(c.id == version.id for c in result.candidates) or (top < REFERS_BACK_CLEAR_SCORE and not off_topic):
         return version
     return None
 
@@ -350,6 +353,10 @@ def off_topic(
     matcher = matcher or get_matcher(kb)
     ctx = _context(entities, slots, text)
     result = matcher.match(text, topic_probs(ranking), ctx)
+    # "ok what if it was a council service instead, my wife works in the borough council's day
+    # services" after the NHS route re-asks it; its aside reads as off topic to the NLU.
+    if _re_asked_version(kb, text, ctx, slots, result, off_topic=True) is not None:
+        return follow_up(kb, text, entities, slots, ranking, matcher, refers_back=True)
     if (result.band == "answer" and result.top.score >= settings.NLU_OOS_OVERRULED_AT
             and result.out_of_scope < settings.NLU_OOS_OVERRULED_BELOW):
         turn = _finish(kb, result, ctx, text, "out_of_scope")

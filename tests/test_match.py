@@ -337,6 +337,20 @@ def test_a_longer_message_that_says_it_re_asks_gets_the_version(real_matcher):
                                                 _ent_at(text, "council", "sector", "local_government")],
                           slots=slots, intent="ask_eligibility", matcher=real_matcher)
     assert wales.reply.entry_id == "governance-wales-restricted-childrens-services"
+    # The NLU may call a re-ask with an aside off topic; the version answers it all the same, but
+    # not what the out-of-scope detector declines.
+    slots = {"last_query": "what are the steps to spin out of the nhs", "topic": "process",
+             "last_entry": "process-from-nhs", "sector": "nhs"}
+    text = "ok what if it was a council service instead, my wife works in the borough councils day services"
+    council = turn.off_topic(base, text, entities=[_ent_at(text, "council", "sector", "local_government")],
+                             slots=slots, matcher=real_matcher)
+    assert council.reply.entry_id == "process-from-council"
+    slots = {"last_query": "who should we contact first about spinning out", "topic": "support",
+             "last_entry": "support-who-to-contact-first"}
+    text = "how about scotland, who won the football"
+    football = turn.off_topic(base, text, entities=[_ent_at(text, "scotland", "nation", "scotland")], slots=slots,
+                              matcher=real_matcher)
+    assert football.reply.entry_id is None and football.reply.meta.get("band") == "declined"
 
 
 def _ent_at(text: str, word: str, entity: str, value: str) -> dict:
