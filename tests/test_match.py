@@ -353,6 +353,15 @@ def test_a_longer_message_that_says_it_re_asks_gets_the_version(real_matcher):
     assert football.reply.entry_id is None and football.reply.meta.get("band") == "declined"
 
 
+def test_a_hedge_word_does_not_pick_the_entry_whose_term_holds_it(real_matcher):
+    """"broadly" hedges the question; it is not the "broadly comparable" pension scheme, which
+    is still found by its term."""
+    hedged = real_matcher.match("and broadly what do the unions make of mutuals?")
+    assert "pensions-broadly-comparable" not in [c.id for c in hedged.candidates[:2]]
+    assert {c.id for c in hedged.candidates[:2]} == {"support-trade-unions", "tupe-union-views"}
+    assert real_matcher.match("what is a broadly comparable scheme").top.id == "pensions-broadly-comparable"
+
+
 def _ent_at(text: str, word: str, entity: str, value: str) -> dict:
     start = text.index(word)
     return {"entity": entity, "value": value, "start": start, "end": start + len(word)}
