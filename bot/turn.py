@@ -13,7 +13,7 @@ from rapidfuzz import fuzz, process
 
 from . import bodies, guard, handoff, jurisdiction, personal, respond, settings
 from .kb import CONTEXT_VALUE_KEY, TOPICS, Entry, KnowledgeBase
-from .match import ANSWER, SECTOR_SCHEME, Candidate, Context, Matcher, Weights, band_for, get_matcher
+from .match import ANSWER, SECTOR_SCHEME, Candidate, Context, Matcher, MatchResult, Weights, band_for, get_matcher
 from .text import STOPWORDS
 
 CONTEXT_SLOTS = ("sector", "pension_scheme", "nation", "legal_form")
@@ -235,19 +235,21 @@ def _asks_then_explains(text: str, entities: Iterable[Mapping[str, Any]] | None)
 
 
 def _re_asked_version(kb: KnowledgeBase, text: str, ctx: Context, slots: Mapping[str, Any],
-                      result, off_topic: bool = False) -> Entry | None:
+                      result: MatchResult, off_topic: bool = False) -> Entry | None:
     """The last answer's version for the context this message names, when the message says it
     re-asks (a "how about" opener, "instead", a correction's opener, a context it denies) and
     its own best match does not clearly point elsewhere, and the out-of-scope detector does not
     decline it; otherwise None. For a message the NLU calls off topic the version must be among
     the message's own best matches."""
     lowered = text.lower()
-    says_so = bool(_REFERS_BACK.search(lowered) or _CORRECTION_OPENER.match(lowered)
-                   or _CORRECTION.match(lowered) or ctx.denied)
-    last = kb.entries.get(slots.get("last_entry")) if says_so and isinstance(slots.get("last_entry"), str) else None
-    version = _version(kb, last, ctx)
+    says_so = (_REFERS_BACK.search(lowered) or _CORRECTION_OPENER.match(lowered) or _CORRECTION.match(lowered)
+               or ctx.denied)
+    last = slots.get("last_entry")
     # ...and never for what the out-of-scope detector declines ("how about scotland, who won the football").
-    if version is None or version.id == (last.id if last else None) or result.out_of_scope >= settings.OOS_PROBABILITY:
+    if not says_so or not isinstance(last, str) or result.out_of_scope >= settings.OOS_PROBABILITY:
+        return None
+    version = _version(kb, kb.entries.get(last), ctx)
+    if version is None:
         return None
     top = result.candidates[0].score if result.candidates else 0.0
     if any(c.id == version.id for c in result.candidates) or (top < REFERS_BACK_CLEAR_SCORE and not off_topic):
