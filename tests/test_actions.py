@@ -194,10 +194,10 @@ def _ent(text: str, word: str, entity: str, value: str) -> dict:
     ("can we transfer and register at the same time in wales?", "wales", "nation", "wales", False),
     ("same for wales? tell me the bond amount and the exit debt figures for our fund please.", "wales", "nation",
      "wales", False),
-    # "Rather than" only contrasts the new context with the old (the tenth author's set).
-    ("would any of that be different for council staff rather than nhs staff?", "council", "sector",
-     "local_government", True),
+    # "Rather than" only contrasts the new context with the old (the tenth author's set); a comparison asks.
     ("would a cic rather than a co-op need a different bank account?", "cic", "legal_form", "cic", False),
+    ("is a cic better than a co-op for us?", "cic", "legal_form", "cic", False),
+    ("do council staff earn more than nhs staff?", "council", "sector", "local_government", False),
     # A follow-up question, then statements only: the statements explain, they do not ask...
     ("Same for a CIC? We haven't decided on the form yet.", "cic", "legal_form", "cic", True),
     # ...unless a later sentence asks something itself.
@@ -210,6 +210,16 @@ def test_a_short_message_that_only_names_a_context_is_a_follow_up(text, word, en
     slots = {"last_query": "who transfers under tupe"}
     assert only_changes_context(text, [_ent(text, word, entity, value)], slots) is expected
     assert only_changes_context(text, [_ent(text, word, entity, value)], {}) is False
+
+
+def test_rather_than_only_contrasts_the_contexts():
+    """"Rather than NHS staff" names the old context to set the new one against it (the tenth
+    author's set); "than" alone compares ("is a cic better than a co-op", in the cases above)."""
+    from bot.turn import only_changes_context
+
+    text = "would any of that be different for council staff rather than nhs staff?"
+    entities = [_ent(text, "council", "sector", "local_government"), _ent(text, "nhs", "sector", "nhs")]
+    assert only_changes_context(text, entities, {"last_query": "who transfers under tupe"}) is True
 
 
 
