@@ -257,7 +257,11 @@ def _re_asked_version(kb: KnowledgeBase, matcher: Matcher, text: str, entities: 
     version = _version(kb, kb.entries.get(last), again)
     if version is None:
         return None
-    ranked = matcher.match(text, priors, ctx, limit=len(kb.entries)).candidates
+    # The version's own score: from the top five already ranked, else from a full ranking (the
+    # scores do not depend on how many candidates are kept).
+    ranked = result.candidates
+    if all(c.id != version.id for c in ranked):
+        ranked = matcher.match(text, priors, ctx, limit=len(kb.entries)).candidates
     own = next((c.score for c in ranked if c.id == version.id), 0.0)
     return version if ranked and own >= REFERS_BACK_SHARE * ranked[0].score else None
 
